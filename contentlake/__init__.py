@@ -1,0 +1,1 @@
+"""contentlake: lakehouse jobs for a video platform catalogue and viewer behaviour."""

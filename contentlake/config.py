@@ -1,0 +1,169 @@
+"""Typed configuration loaded from ``conf/base.yaml`` plus a profile overlay.
+
+Jobs never read globals, environment or Airflow Variables on their own: ``main()`` calls
+:func:`load_config` once and passes the result down.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+PROFILES = ("local", "cluster", "gpu")
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    root: Path
+    landing: Path
+    warehouse: Path
+    metastore: Path
+    snapshots: Path
+    ivy: Path | None = None
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    app_name: str
+    master: str | None
+    packages: tuple[str, ...]
+    jars_excludes: tuple[str, ...]
+    conf: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    future_tolerance_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class EmbeddingSettings:
+    model: str
+    model_version: str | None
+    modality: str
+    batch_size: int
+    device: str
+    partitions: int | None
+    arrow_batch_rows: int
+
+
+@dataclass(frozen=True)
+class IndexSettings:
+    factory: str
+    metric: str
+    keep_snapshots: int
+
+
+@dataclass(frozen=True)
+class Config:
+    profile: str
+    database: str
+    paths: PathSettings
+    spark: SparkSettings
+    ingest: IngestSettings
+    embedding: EmbeddingSettings
+    index: IndexSettings
+
+
+def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """Overlay wins key by key; nested mappings merge instead of being replaced."""
+    merged = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(
+    profile: str | None = None,
+    root: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Config:
+    """Load ``base.yaml``, overlay ``profiles/<profile>.yaml`` and then ``overrides``.
+
+    ``profile`` defaults to ``$CONTENTLAKE_PROFILE`` or ``local``; ``root`` to
+    ``$CONTENTLAKE_ROOT`` or the ``paths.root`` of the files.
+    """
+    profile = profile or os.environ.get("CONTENTLAKE_PROFILE", "local")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+    raw = deep_merge(
+        _load_yaml(CONF_DIR / "base.yaml"), _load_yaml(CONF_DIR / "profiles" / f"{profile}.yaml")
+    )
+    raw = deep_merge(raw, overrides or {})
+    root = root or os.environ.get("CONTENTLAKE_ROOT") or raw["paths"]["root"]
+    return _build(profile, raw, Path(root))
+
+
+def validate_identifier(name: str) -> str:
+    """Reject anything but a plain SQL identifier: config values reach DDL and queries."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"{name!r} is not a valid table or database name")
+    return name
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    with path.open() as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def _resolve_paths(raw: dict[str, Any], root: Path) -> PathSettings:
+    root = root.expanduser().resolve()
+
+    def resolve(key: str) -> Path | None:
+        value = raw.get(key)
+        if value is None:
+            return None
+        return Path(str(value).format(root=root)).expanduser().resolve()
+
+    return PathSettings(
+        root=root,
+        landing=resolve("landing"),
+        warehouse=resolve("warehouse"),
+        metastore=resolve("metastore"),
+        snapshots=resolve("snapshots"),
+        ivy=resolve("ivy"),
+    )
+
+
+def _build(profile: str, raw: dict[str, Any], root: Path) -> Config:
+    spark = raw["spark"]
+    embedding = raw["embedding"]
+    index = raw["index"]
+    return Config(
+        profile=profile,
+        database=validate_identifier(raw["database"]),
+        paths=_resolve_paths(raw["paths"], root),
+        spark=SparkSettings(
+            app_name=spark["app_name"],
+            master=spark.get("master"),
+            packages=tuple(spark.get("packages") or ()),
+            jars_excludes=tuple(spark.get("jars_excludes") or ()),
+            conf={key: str(value) for key, value in (spark.get("conf") or {}).items()},
+        ),
+        ingest=IngestSettings(**raw.get("ingest", {})),
+        embedding=EmbeddingSettings(
+            model=embedding["model"],
+            model_version=embedding.get("model_version"),
+            modality=embedding["modality"],
+            batch_size=int(embedding["batch_size"]),
+            device=embedding["device"],
+            partitions=embedding.get("partitions"),
+            arrow_batch_rows=int(embedding["arrow_batch_rows"]),
+        ),
+        index=IndexSettings(
+            factory=index["factory"],
+            metric=index["metric"],
+            keep_snapshots=int(index["keep_snapshots"]),
+        ),
+    )

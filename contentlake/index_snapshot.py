@@ -1,0 +1,238 @@
+"""FAISS index snapshots: build, publish atomically, load and query.
+
+A snapshot is a folder ``<snapshots>/<run_date>_<fingerprint>/`` holding three files:
+
+- ``index.faiss``: the index; row ``i`` of it is the vector of the id in row ``i`` of
+- ``id_map.parquet``: ``(position, content_id)``;
+- ``manifest.json``: sources (Delta table versions), model, index type and parameters,
+  vector count, self-recall, sha256 of the other two files and the creation time.
+
+Publishing writes into a hidden temporary folder, renames it into place (atomic on one
+file system) and only then swaps the ``CURRENT`` pointer file with ``os.replace``. A
+reader that follows ``CURRENT`` therefore never sees a partial snapshot. The fingerprint
+covers everything the index is built from, so rebuilding the same inputs is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+INDEX_FILE = "index.faiss"
+ID_MAP_FILE = "id_map.parquet"
+MANIFEST_FILE = "manifest.json"
+CURRENT_POINTER = "CURRENT"
+METRICS = {"inner_product": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
+SELF_RECALL_SAMPLE = 512
+
+
+class SnapshotError(RuntimeError):
+    """A snapshot is missing, incomplete or does not match its manifest."""
+
+
+def snapshot_fingerprint(
+    ids: list[str], input_hashes: list[str], model_version: str, factory: str, metric: str
+) -> str:
+    """sha256 over everything that determines the index's content."""
+    digest = hashlib.sha256(f"{model_version}|{factory}|{metric}".encode())
+    for content_id, input_hash in zip(ids, input_hashes, strict=True):
+        digest.update(f"\n{content_id}\t{input_hash}".encode())
+    return digest.hexdigest()
+
+
+def build_index(vectors: np.ndarray, factory: str, metric: str) -> faiss.Index:
+    """An index of ``vectors`` (float32, one row per item) from a faiss factory string."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {sorted(METRICS)}")
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    index = faiss.index_factory(vectors.shape[1], factory, METRICS[metric])
+    if not index.is_trained:
+        index.train(vectors)
+    index.add(vectors)
+    return index
+
+
+def self_recall_at_1(index: faiss.Index, vectors: np.ndarray, sample: int = SELF_RECALL_SAMPLE) -> float:
+    """Share of (a spread-out sample of) vectors whose nearest neighbour is themselves.
+
+    Exact indexes score 1.0 unless vectors repeat; approximate ones show their loss here.
+    """
+    if len(vectors) == 0:
+        return 1.0
+    positions = np.unique(np.linspace(0, len(vectors) - 1, min(sample, len(vectors))).astype(int))
+    _, found = index.search(np.ascontiguousarray(vectors[positions]), 1)
+    return float(np.mean(found[:, 0] == positions))
+
+
+def publish_snapshot(
+    snapshots_root: Path,
+    run_date: date,
+    ids: list[str],
+    vectors: np.ndarray,
+    fingerprint: str,
+    factory: str,
+    metric: str,
+    manifest_extra: dict[str, Any],
+) -> Path:
+    """Build and publish a snapshot unless one with this fingerprint exists; return it."""
+    snapshots_root.mkdir(parents=True, exist_ok=True)
+    name = f"{run_date.isoformat()}_{fingerprint[:12]}"
+    final = snapshots_root / name
+    if not final.is_dir():
+        staging = snapshots_root / f".staging-{name}-{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
+        try:
+            _write_snapshot(staging, name, run_date, ids, vectors, fingerprint, factory, metric,
+                            manifest_extra)
+            os.rename(staging, final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    _advance_pointer(snapshots_root, name, run_date)
+    return final
+
+
+def _write_snapshot(
+    folder: Path,
+    name: str,
+    run_date: date,
+    ids: list[str],
+    vectors: np.ndarray,
+    fingerprint: str,
+    factory: str,
+    metric: str,
+    manifest_extra: dict[str, Any],
+) -> None:
+    index = build_index(vectors, factory, metric)
+    faiss.write_index(index, str(folder / INDEX_FILE))
+    id_map = pa.table(
+        {"position": pa.array(range(len(ids)), pa.int64()), "content_id": pa.array(ids, pa.string())}
+    )
+    pq.write_table(id_map, folder / ID_MAP_FILE)
+    manifest = {
+        "snapshot": name,
+        "run_date": run_date.isoformat(),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "fingerprint": fingerprint,
+        "vector_count": int(index.ntotal),
+        "index": {
+            "factory": factory,
+            "metric": metric,
+            "dim": int(index.d),
+            "faiss_version": faiss.__version__,
+            "self_recall_at_1": self_recall_at_1(index, vectors),
+        },
+        "files": {
+            file: {"sha256": _sha256(folder / file), "bytes": (folder / file).stat().st_size}
+            for file in (INDEX_FILE, ID_MAP_FILE)
+        },
+        **manifest_extra,
+    }
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    for path in folder.iterdir():
+        with path.open("rb") as handle:
+            os.fsync(handle.fileno())
+
+
+def _advance_pointer(snapshots_root: Path, name: str, run_date: date) -> None:
+    """Point CURRENT at ``name`` unless it already points at a later run date.
+
+    A backfill of an old date publishes its snapshot but must not roll serving back.
+    """
+    current = current_snapshot_name(snapshots_root)
+    if current is not None and current != name:
+        current_date = date.fromisoformat(current.split("_", 1)[0])
+        if current_date > run_date:
+            return
+    staging = snapshots_root / f".{CURRENT_POINTER}.{uuid.uuid4().hex[:8]}"
+    staging.write_text(name + "\n")
+    os.replace(staging, snapshots_root / CURRENT_POINTER)
+
+
+def current_snapshot_name(snapshots_root: Path) -> str | None:
+    pointer = snapshots_root / CURRENT_POINTER
+    return pointer.read_text().strip() if pointer.is_file() else None
+
+
+def prune_snapshots(snapshots_root: Path, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest snapshots; the CURRENT one always stays."""
+    current = current_snapshot_name(snapshots_root)
+    snapshots = sorted(
+        (p for p in snapshots_root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        key=lambda p: p.name,
+    )
+    doomed = [p for p in snapshots[: max(len(snapshots) - keep, 0)] if p.name != current]
+    for path in doomed:
+        shutil.rmtree(path)
+    return doomed
+
+
+@dataclass
+class Snapshot:
+    """A loaded snapshot: ``search`` answers by content id."""
+
+    path: Path
+    manifest: dict[str, Any]
+    index: faiss.Index
+    ids: list[str]
+
+    def search(self, queries: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        """The ``k`` nearest items of each query vector as (content_id, score)."""
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        scores, positions = self.index.search(queries, k)
+        return [
+            [(self.ids[p], float(s)) for p, s in zip(row_p, row_s, strict=True) if p >= 0]
+            for row_p, row_s in zip(positions, scores, strict=True)
+        ]
+
+    def vector(self, content_id: str) -> np.ndarray:
+        try:
+            position = self.ids.index(content_id)
+        except ValueError:
+            raise KeyError(f"{content_id} is not in snapshot {self.path.name}") from None
+        return self.index.reconstruct(position)
+
+    def similar_to(self, content_id: str, k: int) -> list[tuple[str, float]]:
+        """The ``k`` items nearest to ``content_id``, itself excluded."""
+        neighbours = self.search(self.vector(content_id), k + 1)[0]
+        return [(other, score) for other, score in neighbours if other != content_id][:k]
+
+
+def load_snapshot(snapshots_root: Path, name: str | None = None, verify: bool = True) -> Snapshot:
+    """Load ``name`` (default: the CURRENT snapshot), checking file checksums."""
+    name = name or current_snapshot_name(snapshots_root)
+    if name is None:
+        raise SnapshotError(f"no snapshot has been published under {snapshots_root}")
+    folder = snapshots_root / name
+    manifest_path = folder / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise SnapshotError(f"{folder} has no {MANIFEST_FILE}")
+    manifest = json.loads(manifest_path.read_text())
+    if verify:
+        for file, expected in manifest["files"].items():
+            if _sha256(folder / file) != expected["sha256"]:
+                raise SnapshotError(f"{folder / file} does not match its manifest checksum")
+    index = faiss.read_index(str(folder / INDEX_FILE))
+    ids = pq.read_table(folder / ID_MAP_FILE).sort_by("position").column("content_id").to_pylist()
+    if len(ids) != index.ntotal:
+        raise SnapshotError(f"{folder}: {len(ids)} ids for {index.ntotal} vectors")
+    return Snapshot(path=folder, manifest=manifest, index=index, ids=ids)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

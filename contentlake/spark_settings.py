@@ -1,0 +1,76 @@
+"""Spark settings derived from the configuration, for sessions and spark-submit alike.
+
+Kept free of pyspark imports so that Airflow can build spark-submit calls at DAG parse
+time without loading Spark.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from contentlake.config import Config
+
+JOBS_DIR = Path(__file__).resolve().parent.parent / "jobs"
+
+
+def spark_conf(cfg: Config) -> dict[str, str]:
+    """Every Spark setting the configuration implies, packages excluded."""
+    conf = {"spark.sql.warehouse.dir": str(cfg.paths.warehouse), **cfg.spark.conf}
+    if cfg.paths.ivy:
+        conf["spark.jars.ivy"] = str(cfg.paths.ivy)
+    if is_local(cfg):
+        # The embedded Derby metastore lives beside the warehouse so that tables are found
+        # by name in the next run; clusters bring their own hive-site.xml instead.
+        conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
+            f"jdbc:derby:;databaseName={cfg.paths.metastore}/metastore_db;create=true"
+        )
+        conf["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={cfg.paths.metastore}"
+        # Python workers must run the interpreter that has this project installed, not
+        # whichever python3 happens to be first on PATH.
+        conf.setdefault("spark.pyspark.python", sys.executable)
+    return conf
+
+
+def is_local(cfg: Config) -> bool:
+    return bool(cfg.spark.master and cfg.spark.master.startswith("local"))
+
+
+def job_script(job: str) -> Path:
+    script = JOBS_DIR / f"{job}.py"
+    if not script.is_file():
+        raise ValueError(f"no job named {job!r} (looked for {script})")
+    return script
+
+
+def spark_submit_command(cfg: Config, job: str, job_args: list[str]) -> list[str]:
+    """The spark-submit argv that runs ``jobs/<job>.py`` with this configuration."""
+    command = ["spark-submit", "--name", f"contentlake-{job}"]
+    if cfg.spark.master:
+        command += ["--master", cfg.spark.master]
+    if cfg.spark.packages:
+        command += ["--packages", ",".join(cfg.spark.packages)]
+    if cfg.spark.jars_excludes:
+        command += ["--exclude-packages", ",".join(cfg.spark.jars_excludes)]
+    for key, value in spark_conf(cfg).items():
+        command += ["--conf", f"{key}={value}"]
+    return [*command, str(job_script(job)), "--profile", cfg.profile, *job_args]
+
+
+def spark_submit_operator_kwargs(cfg: Config, job: str) -> dict[str, object]:
+    """Keyword arguments for Airflow's ``SparkSubmitOperator`` that run ``jobs/<job>.py``.
+
+    The same options as :func:`spark_submit_command` except the master, which the operator
+    takes from its Spark connection (``host`` such as ``local[2]``, ``yarn`` or
+    ``spark://host:7077``), and the job's own arguments, which the DAG templates.
+    """
+    kwargs: dict[str, object] = {
+        "application": str(job_script(job)),
+        "name": f"contentlake-{job}",
+        "conf": spark_conf(cfg),
+    }
+    if cfg.spark.packages:
+        kwargs["packages"] = ",".join(cfg.spark.packages)
+    if cfg.spark.jars_excludes:
+        kwargs["exclude_packages"] = ",".join(cfg.spark.jars_excludes)
+    return kwargs

@@ -1,0 +1,57 @@
+"""Table registration from the DDL files in ``sql/ddl`` and small catalog look-ups."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from delta.tables import DeltaTable
+from pyspark.sql import SparkSession
+
+from contentlake.config import Config, validate_identifier
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+DDL_DIR = SQL_DIR / "ddl"
+
+_ADD_CONSTRAINT = re.compile(
+    r"^\s*alter\s+table\s+(\w+)\s+add\s+constraint\s+(\w+)\s", re.IGNORECASE
+)
+
+
+def sql_statements(path: Path) -> list[str]:
+    """The statements of a SQL file: ``--`` comments removed, split on ``;``.
+
+    Deliberately simple: DDL files keep ``;`` and ``--`` out of string literals.
+    """
+    text = "\n".join(line.split("--", 1)[0] for line in path.read_text().splitlines())
+    return [statement.strip() for statement in text.split(";") if statement.strip()]
+
+
+def use_database(spark: SparkSession, cfg: Config) -> None:
+    """Create the project database if needed and make it current, so SQL files stay
+    unqualified and the same files serve every environment."""
+    database = validate_identifier(cfg.database)
+    spark.sql(f"create database if not exists {database}")
+    spark.catalog.setCurrentDatabase(database)
+
+
+def ensure_tables(spark: SparkSession, cfg: Config) -> None:
+    """Apply every DDL file in order; each statement is safe to run again."""
+    use_database(spark, cfg)
+    for path in sorted(DDL_DIR.glob("*.sql")):
+        for statement in sql_statements(path):
+            match = _ADD_CONSTRAINT.match(statement)
+            if match and has_constraint(spark, match.group(1), match.group(2)):
+                continue
+            spark.sql(statement)
+
+
+def has_constraint(spark: SparkSession, table: str, constraint: str) -> bool:
+    properties = DeltaTable.forName(spark, validate_identifier(table)).detail().first()
+    return f"delta.constraints.{constraint.lower()}" in (properties["properties"] or {})
+
+
+def table_version(spark: SparkSession, table: str) -> int:
+    """The latest committed Delta version of ``table``."""
+    history = DeltaTable.forName(spark, validate_identifier(table)).history(1)
+    return int(history.first()["version"])

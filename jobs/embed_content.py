@@ -1,0 +1,128 @@
+"""Embed content text (title, description, genres, tags) into ``content_embeddings``.
+
+    spark-submit --packages io.delta:delta-spark_4.1_2.13:4.4.0 \\
+        jobs/embed_content.py --run-date 2026-11-01
+
+Only items whose input text or model version changed since their stored vector are sent
+to the model, so a rerun embeds nothing and a catalogue update embeds just the updates.
+The model runs in a pandas UDF (``udfs/text_embedding.py``), on CUDA when the worker has
+a GPU and on the CPU otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import date
+
+from delta.tables import DeltaTable
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from contentlake.config import Config
+from contentlake.job_cli import job_main
+from contentlake.job_runs import JobResult, record_job_run
+from contentlake.observability import timed_stage
+from contentlake.quality import run_table_checks
+from contentlake.tables import ensure_tables
+from contentlake.transforms.embedding_inputs import (
+    filter_needs_embedding,
+    with_embedding_text,
+    with_input_hash,
+)
+from udfs.text_embedding import model_fingerprint, text_embedding_udf
+
+JOB = "embed_content"
+logger = logging.getLogger(__name__)
+
+
+def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = None) -> JobResult:
+    run_id = run_id or f"manual__{run_date.isoformat()}"
+    ensure_tables(spark, cfg)
+    settings = cfg.embedding
+    model_version = settings.model_version or model_fingerprint(settings.model)
+    inputs_df = (
+        spark.table("content")
+        .transform(with_embedding_text)
+        .transform(with_input_hash)
+        .select("content_id", "embedding_text", "input_hash")
+    )
+    pending_df = filter_needs_embedding(
+        inputs_df, spark.table("content_embeddings"), settings.modality, model_version
+    )
+    with timed_stage(logger, "embed pending items"):
+        vectors_df = embed(spark, cfg, pending_df, model_version, run_date).persist(
+            StorageLevel.MEMORY_AND_DISK
+        )
+        # Materialise once: Delta's MERGE reads its source twice and must not run the
+        # model twice.
+        embedded = vectors_df.count()
+    try:
+        if embedded:
+            with timed_stage(logger, "merge content_embeddings"):
+                merge_embeddings(spark, vectors_df)
+        logger.info("embedded %d items with %s (%s)", embedded, settings.model, model_version)
+    finally:
+        vectors_df.unpersist()
+    result = JobResult(
+        job=JOB,
+        run_date=run_date,
+        run_id=run_id,
+        rows_in=embedded,
+        rows_written=embedded,
+        details={
+            "catalogue_items": str(inputs_df.count()),
+            "model": settings.model,
+            "model_version": model_version,
+        },
+    )
+    record_job_run(spark, cfg, result)
+    with timed_stage(logger, "dq content_embeddings"):
+        run_table_checks(spark, cfg, "content_embeddings", run_date, run_id)
+    return result
+
+
+def embed(
+    spark: SparkSession, cfg: Config, pending_df: DataFrame, model_version: str, run_date: date
+) -> DataFrame:
+    """Rows for ``content_embeddings``; the model runs on an even spread over the cores."""
+    settings = cfg.embedding
+    # Big Arrow batches let the encoder sort many texts by length at once.
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", settings.arrow_batch_rows)
+    partitions = settings.partitions or spark.sparkContext.defaultParallelism
+    embed_text = text_embedding_udf(settings.model, settings.device, settings.batch_size)
+    return (
+        pending_df.repartition(partitions)
+        .withColumn("embedding", embed_text("embedding_text"))
+        .select(
+            "content_id",
+            F.lit(settings.modality).alias("modality"),
+            F.lit(settings.model).alias("model_name"),
+            F.lit(model_version).alias("model_version"),
+            F.size("embedding").alias("dim"),
+            "input_hash",
+            "embedding",
+            F.lit(run_date).alias("embedded_date"),
+        )
+    )
+
+
+def merge_embeddings(spark: SparkSession, vectors_df: DataFrame) -> None:
+    """One vector per (content_id, modality): replace it when its input or model changed."""
+    (
+        DeltaTable.forName(spark, "content_embeddings")
+        .alias("t")
+        .merge(vectors_df.alias("s"), "t.content_id = s.content_id and t.modality = s.modality")
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    return job_main(run, __doc__, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+-- Silver: the latest version of each catalogue item (MERGE on content_id by updated_at).
+create table if not exists content (
+  content_id string not null,
+  content_type string not null,
+  title string not null,
+  description string,
+  genres array<string>,
+  tags array<string>,
+  language string,
+  duration_seconds int,
+  release_date date,
+  updated_at timestamp not null,
+  series_id string,
+  _ingest_date date not null
+)
+using delta
+comment 'Current catalogue: one row per content_id, latest updated_at wins';

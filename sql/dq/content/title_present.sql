@@ -1,0 +1,5 @@
+-- severity: fail
+-- description: every catalogue item has a non-blank title
+select content_id
+from content
+where title is null or trim(title) = ''

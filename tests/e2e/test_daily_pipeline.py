@@ -1,0 +1,158 @@
+"""The demo pipeline end to end on tiny generated data: real Spark, Delta, model, FAISS."""
+
+import json
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from contentlake.config import load_config
+from contentlake.demo import run_demo, show_results
+from contentlake.index_snapshot import current_snapshot_name, load_snapshot
+from contentlake.pipeline import run_daily
+from contentlake.sample_data import SampleSpec, catalog_path, load_expected
+
+SPEC = SampleSpec(items=40, days=2, users=30, events_per_day=300, seed=11)
+DATA_TABLES = (
+    "bronze_catalog",
+    "bronze_events",
+    "content",
+    "content_quarantine",
+    "events",
+    "events_quarantine",
+    "content_daily_features",
+    "content_embeddings",
+)
+
+
+@pytest.fixture(scope="module")
+def pipeline(spark, tmp_path_factory):
+    spark.sql("drop database if exists e2e_pipeline cascade")
+    cfg = load_config("local", root=tmp_path_factory.mktemp("e2e"),
+                      overrides={"database": "e2e_pipeline"})
+    results = run_demo(spark, cfg, SPEC)
+    return cfg, results
+
+
+def test_every_ingest_reconciles_with_what_landed(pipeline):
+    cfg, results = pipeline
+    expected = load_expected(cfg.paths.landing)["days"]
+    by_job = {(r.job, r.run_date.isoformat()): r for r in results}
+    for day, landed in expected.items():
+        for job, source in (("ingest_catalog", "catalog"), ("ingest_events", "events")):
+            result = by_job[(job, day)]
+            bad = {f"quarantined.{kind}": str(n) for kind, n in landed[source]["bad"].items() if n}
+            assert result.rows_in == landed[source]["rows"]
+            assert result.rows_written == landed[source]["good"]
+            assert result.rows_in == result.rows_written + result.rows_quarantined
+            assert result.details == bad, (job, day)
+
+
+def test_job_runs_table_matches_the_results(spark, pipeline):
+    cfg, results = pipeline
+    recorded = {
+        (r.job, r.run_date, r.rows_in, r.rows_written, r.rows_quarantined)
+        for r in spark.table(f"{cfg.database}.job_runs").collect()
+    }
+    assert recorded == {
+        (r.job, r.run_date, r.rows_in, r.rows_written, r.rows_quarantined) for r in results
+    }
+
+
+def test_content_holds_the_latest_good_version_of_every_item(spark, pipeline):
+    cfg, _ = pipeline
+    latest = {}
+    for day in SPEC.landing_dates():
+        for line in catalog_path(cfg.paths.landing, day).read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            content_id = record.get("content_id")
+            # The generator keeps good ids below c900000 (see contentlake.sample_data).
+            if content_id and int(content_id[1:]) < 900_000:
+                if content_id not in latest or record["updated_at"] > latest[content_id][1]:
+                    latest[content_id] = (record["title"], record["updated_at"])
+    content_df = spark.table(f"{cfg.database}.content").select(
+        "content_id", "title", F.date_format("updated_at", "yyyy-MM-dd'T'HH:mm:ss'Z'")
+    )
+    expected_df = spark.createDataFrame(
+        [(cid, title, ts) for cid, (title, ts) in latest.items()], content_df.schema
+    )
+    assert_df_equality(content_df, expected_df, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_every_check_ran_and_none_failed(spark, pipeline):
+    cfg, _ = pipeline
+    statuses = spark.table(f"{cfg.database}.dq_results").groupBy("run_date").agg(
+        F.count("*").alias("checks"), F.count_if(F.col("status") == "fail").alias("failed")
+    )
+    rows = {row.run_date: (row.checks, row.failed) for row in statuses.collect()}
+    assert set(rows) == set(SPEC.landing_dates())
+    assert all(checks >= 12 and failed == 0 for checks, failed in rows.values())
+
+
+def test_snapshot_answers_nearest_neighbour_queries_with_the_right_ids(spark, pipeline):
+    cfg, _ = pipeline
+    snapshot = load_snapshot(cfg.paths.snapshots)
+    embeddings = spark.table(f"{cfg.database}.content_embeddings").orderBy("content_id").collect()
+    ids = [row.content_id for row in embeddings]
+    vectors = np.array([row.embedding for row in embeddings], dtype=np.float32)
+
+    assert sorted(snapshot.ids) == ids
+    assert snapshot.manifest["vector_count"] == len(ids)
+    for position in (0, len(ids) // 2, len(ids) - 1):
+        brute_force = [ids[i] for i in np.argsort(-(vectors @ vectors[position]))[:6]]
+        found = [cid for cid, _ in snapshot.search(vectors[position], 6)[0]]
+        assert found == brute_force
+        assert found[0] == ids[position]
+
+
+def test_similar_items_share_genres_more_often_than_chance(spark, pipeline):
+    cfg, _ = pipeline
+    genres = {
+        row.content_id: set(row.genres)
+        for row in spark.table(f"{cfg.database}.content").select("content_id", "genres").collect()
+    }
+    snapshot = load_snapshot(cfg.paths.snapshots)
+    ids = snapshot.ids
+    neighbour_overlap = np.mean(
+        [bool(genres[cid] & genres[snapshot.similar_to(cid, 1)[0][0]]) for cid in ids]
+    )
+    rng = np.random.default_rng(0)
+    random_overlap = np.mean([bool(genres[a] & genres[b]) for a, b in rng.choice(ids, (400, 2))])
+    assert neighbour_overlap > random_overlap + 0.2
+
+
+def test_demo_report_prints_tables_checks_and_similar_items(spark, pipeline, capsys):
+    cfg, results = pipeline
+    spark.catalog.setCurrentDatabase(cfg.database)
+    show_results(spark, cfg, results)
+    out = capsys.readouterr().out
+    assert f"{cfg.database}.events" in out
+    assert "invalid_event_type" in out
+    assert "content_id_unique" in out
+    assert str(load_snapshot(cfg.paths.snapshots).path) in out
+    assert "Items similar to" in out
+
+
+def test_rerunning_a_day_changes_nothing(spark, pipeline):
+    cfg, _ = pipeline
+    before = {t: spark.table(f"{cfg.database}.{t}").localCheckpoint() for t in DATA_TABLES}
+    snapshot_before = current_snapshot_name(cfg.paths.snapshots)
+    snapshots_before = sorted(p.name for p in cfg.paths.snapshots.iterdir())
+
+    last_day = SPEC.landing_dates()[-1]
+    rerun = run_daily(spark, cfg, last_day, run_id="rerun")
+
+    for table, before_df in before.items():
+        assert_df_equality(
+            spark.table(f"{cfg.database}.{table}"), before_df, ignore_row_order=True
+        )
+    embed = next(r for r in rerun if r.job == "embed_content")
+    assert embed.rows_written == 0
+    assert current_snapshot_name(cfg.paths.snapshots) == snapshot_before
+    assert sorted(p.name for p in cfg.paths.snapshots.iterdir()) == snapshots_before
+    assert last_day - timedelta(days=1) in SPEC.landing_dates()

@@ -1,0 +1,111 @@
+import json
+from datetime import date
+
+import numpy as np
+import pytest
+
+from contentlake.index_snapshot import (
+    CURRENT_POINTER,
+    INDEX_FILE,
+    SnapshotError,
+    build_index,
+    current_snapshot_name,
+    load_snapshot,
+    prune_snapshots,
+    publish_snapshot,
+    snapshot_fingerprint,
+)
+
+
+def unit_vectors(n, dim=16, seed=0):
+    vectors = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def publish(root, run_date, ids, vectors, factory="Flat"):
+    hashes = [f"h{i}" for i in ids]
+    fingerprint = snapshot_fingerprint(ids, hashes, "v1", factory, "inner_product")
+    return publish_snapshot(root, run_date, ids, vectors, fingerprint, factory, "inner_product",
+                            {"model": {"name": "m", "version": "v1"}})
+
+
+def test_snapshot_answers_nearest_neighbours_with_the_right_ids(tmp_path):
+    ids = [f"c{i:03d}" for i in range(50)]
+    vectors = unit_vectors(50)
+    path = publish(tmp_path, date(2026, 11, 1), ids, vectors)
+    snapshot = load_snapshot(tmp_path)
+
+    assert snapshot.path == path
+    query = vectors[7] + 0.01 * vectors[30]
+    expected = [ids[i] for i in np.argsort(-(vectors @ query))[:5]]
+    assert [cid for cid, _ in snapshot.search(query, 5)[0]] == expected
+    assert snapshot.similar_to("c007", 3)[0][0] != "c007"
+    assert [cid for cid, _ in snapshot.similar_to("c007", 3)] == [
+        ids[i] for i in np.argsort(-(vectors @ vectors[7]))[1:4]
+    ]
+
+
+def test_manifest_records_what_the_index_was_built_from(tmp_path):
+    ids = ["a", "b", "c"]
+    path = publish(tmp_path, date(2026, 11, 1), ids, unit_vectors(3))
+    manifest = json.loads((path / "manifest.json").read_text())
+
+    assert manifest["vector_count"] == 3
+    assert manifest["index"]["dim"] == 16
+    assert manifest["index"]["factory"] == "Flat"
+    assert manifest["index"]["self_recall_at_1"] == 1.0
+    assert manifest["model"] == {"name": "m", "version": "v1"}
+    assert set(manifest["files"]) == {"index.faiss", "id_map.parquet"}
+    assert path.name == f"2026-11-01_{manifest['fingerprint'][:12]}"
+
+
+def test_republishing_the_same_inputs_changes_nothing(tmp_path):
+    ids = ["a", "b", "c"]
+    first = publish(tmp_path, date(2026, 11, 1), ids, unit_vectors(3))
+    before = {p.name: p.stat().st_mtime_ns for p in first.iterdir()}
+    second = publish(tmp_path, date(2026, 11, 1), ids, unit_vectors(3))
+
+    assert second == first
+    assert {p.name: p.stat().st_mtime_ns for p in second.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_backfilling_an_older_date_does_not_roll_current_back(tmp_path):
+    newer = publish(tmp_path, date(2026, 11, 5), ["a", "b"], unit_vectors(2, seed=1))
+    older = publish(tmp_path, date(2026, 11, 3), ["a", "b"], unit_vectors(2, seed=2))
+
+    assert older.is_dir()
+    assert current_snapshot_name(tmp_path) == newer.name
+
+
+def test_a_tampered_snapshot_is_refused(tmp_path):
+    path = publish(tmp_path, date(2026, 11, 1), ["a", "b"], unit_vectors(2))
+    with (path / INDEX_FILE).open("ab") as handle:
+        handle.write(b"junk")
+    with pytest.raises(SnapshotError, match="checksum"):
+        load_snapshot(tmp_path)
+
+
+def test_no_snapshot_yet_is_a_clear_error(tmp_path):
+    with pytest.raises(SnapshotError, match="no snapshot has been published"):
+        load_snapshot(tmp_path)
+
+
+def test_prune_keeps_the_newest_and_current(tmp_path):
+    paths = [
+        publish(tmp_path, date(2026, 11, day), ["a", "b"], unit_vectors(2, seed=day))
+        for day in (1, 2, 3, 4)
+    ]
+    removed = prune_snapshots(tmp_path, keep=2)
+    assert removed == paths[:2]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == [p.name for p in paths[2:]]
+    assert (tmp_path / CURRENT_POINTER).read_text().strip() == paths[3].name
+
+
+def test_approximate_index_factories_build(tmp_path):
+    vectors = unit_vectors(400, dim=32)
+    index = build_index(vectors, "HNSW16", "inner_product")
+    _, found = index.search(vectors[:20], 1)
+    assert (found[:, 0] == np.arange(20)).mean() >= 0.9
+    with pytest.raises(ValueError, match="unknown metric"):
+        build_index(vectors, "Flat", "cosine")

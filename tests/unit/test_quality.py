@@ -1,0 +1,76 @@
+from datetime import date
+
+import pytest
+
+from contentlake.quality import (
+    DQ_DIR,
+    Check,
+    DataQualityError,
+    bind_run_date,
+    load_checks,
+    run_table_checks,
+)
+from contentlake.tables import ensure_tables
+
+RUN_DATE = date(2026, 11, 1)
+
+
+def test_every_shipped_check_declares_a_valid_severity_and_description():
+    tables = [folder.name for folder in DQ_DIR.iterdir() if folder.is_dir()]
+    assert set(tables) >= {"content", "events", "content_daily_features", "content_embeddings"}
+    for table in tables:
+        for check in load_checks(table):
+            assert check.severity in ("warn", "fail")
+            assert check.description
+            assert check.table == table
+
+
+def test_a_check_without_severity_is_refused(tmp_path):
+    folder = tmp_path / "events"
+    folder.mkdir()
+    (folder / "no_header.sql").write_text("select event_id from events")
+    with pytest.raises(ValueError, match="severity must be one of"):
+        Check.from_file(folder / "no_header.sql")
+
+
+def test_run_date_is_bound_as_a_date_literal_only():
+    sql = "select 1 from events where event_date = {run_date}"
+    assert bind_run_date(sql, RUN_DATE) == (
+        "select 1 from events where event_date = DATE '2026-11-01'"
+    )
+    with pytest.raises(TypeError):
+        bind_run_date(sql, "2026-11-01'; drop table events; --")
+
+
+def test_failing_check_stops_with_table_check_and_sample_keys(spark, lake_cfg):
+    ensure_tables(spark, lake_cfg)
+    spark.sql(
+        "insert into content values "
+        "('c1', 'movie', 'A', null, null, null, 'en', 10, null, timestamp'2026-11-01 00:00:00', null, date'2026-11-01'),"
+        "('c1', 'movie', 'B', null, null, null, 'en', 10, null, timestamp'2026-11-01 00:00:00', null, date'2026-11-01'),"
+        "('c2', 'episode', 'C', null, null, null, 'en', 10, null, timestamp'2026-11-01 00:00:00', null, date'2026-11-01')"
+    )
+    with pytest.raises(DataQualityError) as failure:
+        run_table_checks(spark, lake_cfg, "content", RUN_DATE, "run-1")
+
+    message = str(failure.value)
+    assert "check content_id_unique on table content" in message
+    assert "1 violating rows (sample keys: c1)" in message
+    recorded = {
+        (row.check_name, row.status, row.violation_count, tuple(row.sample_keys))
+        for row in spark.table("dq_results").collect()
+    }
+    assert recorded == {
+        ("content_id_unique", "fail", 1, ("c1",)),
+        ("episode_has_series", "warn", 1, ("c2",)),
+        ("title_present", "pass", 0, ()),
+    }
+
+
+def test_rerunning_checks_replaces_their_history_rows(spark, lake_cfg):
+    ensure_tables(spark, lake_cfg)
+    run_table_checks(spark, lake_cfg, "content", RUN_DATE, "run-1")
+    run_table_checks(spark, lake_cfg, "content", RUN_DATE, "run-2")
+    rows = spark.table("dq_results").collect()
+    assert len(rows) == len(load_checks("content"))
+    assert {row.run_id for row in rows} == {"run-2"}

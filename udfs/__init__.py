@@ -1,0 +1,1 @@
+"""Spark UDFs that run models inside Python workers."""
