@@ -86,10 +86,14 @@ with DAG(
             task_id=job,
             conn_id=SPARK_CONN_ID,
             application_args=[
-                "--run-date", "{{ ds }}",
-                "--run-id", "{{ run_id }}",
-                "--profile", CFG.profile,
-                "--root", str(CFG.paths.root),
+                "--run-date",
+                "{{ ds }}",
+                "--run-id",
+                "{{ run_id }}",
+                "--profile",
+                CFG.profile,
+                "--root",
+                str(CFG.paths.root),
             ],
             env_vars={
                 "CONTENTLAKE_PROFILE": CFG.profile,

@@ -66,8 +66,10 @@ def show_results(spark: SparkSession, cfg: Config, results: list[JobResult]) -> 
     print("\n=== Row accounting per job run (rows_in = written + quarantined) ===")
     for result in results:
         mark = "ok" if result.reconciles else "MISMATCH"
-        print(f"  {result.run_date} {result.job:<15} in={result.rows_in:<6} "
-              f"written={result.rows_written:<6} quarantined={result.rows_quarantined:<4} {mark}")
+        print(
+            f"  {result.run_date} {result.job:<15} in={result.rows_in:<6} "
+            f"written={result.rows_written:<6} quarantined={result.rows_quarantined:<4} {mark}"
+        )
 
     print("\n=== Quarantined rows by reason ===")
     for table in ("content_quarantine", "events_quarantine"):
@@ -84,9 +86,11 @@ def show_results(spark: SparkSession, cfg: Config, results: list[JobResult]) -> 
     )
 
     snapshot = load_snapshot(cfg.paths.snapshots)
-    print(f"=== Published snapshot ===\n  {snapshot.path}\n  {snapshot.index.ntotal} vectors, "
-          f"{snapshot.manifest['index']['factory']} index, model "
-          f"{snapshot.manifest['model']['name']} ({snapshot.manifest['model']['version']})")
+    print(
+        f"=== Published snapshot ===\n  {snapshot.path}\n  {snapshot.index.ntotal} vectors, "
+        f"{snapshot.manifest['index']['factory']} index, model "
+        f"{snapshot.manifest['model']['name']} ({snapshot.manifest['model']['version']})"
+    )
 
     titles = {
         row.content_id: (row.title, ", ".join(row.genres or []))

@@ -64,7 +64,9 @@ def build_index(vectors: np.ndarray, factory: str, metric: str) -> faiss.Index:
     return index
 
 
-def self_recall_at_1(index: faiss.Index, vectors: np.ndarray, sample: int = SELF_RECALL_SAMPLE) -> float:
+def self_recall_at_1(
+    index: faiss.Index, vectors: np.ndarray, sample: int = SELF_RECALL_SAMPLE
+) -> float:
     """Share of (a spread-out sample of) vectors whose nearest neighbour is themselves.
 
     Exact indexes score 1.0 unless vectors repeat; approximate ones show their loss here.
@@ -94,8 +96,9 @@ def publish_snapshot(
         staging = snapshots_root / f".staging-{name}-{uuid.uuid4().hex[:8]}"
         staging.mkdir()
         try:
-            _write_snapshot(staging, name, run_date, ids, vectors, fingerprint, factory, metric,
-                            manifest_extra)
+            _write_snapshot(
+                staging, name, run_date, ids, vectors, fingerprint, factory, metric, manifest_extra
+            )
             os.rename(staging, final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -117,7 +120,10 @@ def _write_snapshot(
     index = build_index(vectors, factory, metric)
     faiss.write_index(index, str(folder / INDEX_FILE))
     id_map = pa.table(
-        {"position": pa.array(range(len(ids)), pa.int64()), "content_id": pa.array(ids, pa.string())}
+        {
+            "position": pa.array(range(len(ids)), pa.int64()),
+            "content_id": pa.array(ids, pa.string()),
+        }
     )
     pq.write_table(id_map, folder / ID_MAP_FILE)
     manifest = {

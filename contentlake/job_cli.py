@@ -25,14 +25,28 @@ class JobFailed(RuntimeError):
 
 def parse_job_args(description: str, argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--run-date", required=True, type=date.fromisoformat,
-                        help="logical date of the run, YYYY-MM-DD")
-    parser.add_argument("--run-id", default=None,
-                        help="identifier recorded with results (default: manual__<run-date>)")
-    parser.add_argument("--profile", choices=PROFILES, default=None,
-                        help="conf/profiles/<profile>.yaml (default: $CONTENTLAKE_PROFILE or local)")
-    parser.add_argument("--root", default=None,
-                        help="lakehouse root folder (default: $CONTENTLAKE_ROOT or conf paths.root)")
+    parser.add_argument(
+        "--run-date",
+        required=True,
+        type=date.fromisoformat,
+        help="logical date of the run, YYYY-MM-DD",
+    )
+    parser.add_argument(
+        "--run-id",
+        default=None,
+        help="identifier recorded with results (default: manual__<run-date>)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=None,
+        help="conf/profiles/<profile>.yaml (default: $CONTENTLAKE_PROFILE or local)",
+    )
+    parser.add_argument(
+        "--root",
+        default=None,
+        help="lakehouse root folder (default: $CONTENTLAKE_ROOT or conf paths.root)",
+    )
     return parser.parse_args(argv)
 
 

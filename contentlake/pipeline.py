@@ -6,6 +6,7 @@ is the in-process equivalent.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from datetime import date
 
@@ -14,9 +15,8 @@ from pyspark.sql import SparkSession
 from contentlake.config import Config
 from contentlake.job_runs import JobResult
 from contentlake.observability import timed_stage
-from jobs import build_features, embed_content, ingest_catalog, ingest_events, publish_index
+from jobs import DAILY_JOBS
 
-DAILY_JOBS = (ingest_catalog, ingest_events, build_features, embed_content, publish_index)
 logger = logging.getLogger(__name__)
 
 
@@ -25,8 +25,7 @@ def run_daily(
 ) -> list[JobResult]:
     """Every daily job for ``run_date``; stops at the first failing gate."""
     results = []
-    for job in DAILY_JOBS:
+    for job in (importlib.import_module(f"jobs.{name}") for name in DAILY_JOBS):
         with timed_stage(logger, f"{job.JOB} {run_date}"):
             results.append(job.run(spark, cfg, run_date, run_id))
     return results
-

@@ -132,8 +132,13 @@ def run_table_checks(
     results = [run_check(spark, check, run_date) for check in load_checks(table)]
     for result in results:
         log = logger.warning if result.status != "pass" else logger.info
-        log("dq %s.%s: %s (%d violations)", table, result.check.name, result.status,
-            result.violation_count)
+        log(
+            "dq %s.%s: %s (%d violations)",
+            table,
+            result.check.name,
+            result.status,
+            result.violation_count,
+        )
     record_results(spark, cfg, results, run_id)
     failures = [result for result in results if result.status == "fail"]
     if failures:

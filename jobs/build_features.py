@@ -39,9 +39,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         features_df.writeTo("content_daily_features").overwrite(
             F.col("feature_date") == F.lit(run_date)
         )
-    written = spark.table("content_daily_features").filter(
-        F.col("feature_date") == F.lit(run_date)
-    )
+    written = spark.table("content_daily_features").filter(F.col("feature_date") == F.lit(run_date))
     result = JobResult(
         job=JOB,
         run_date=run_date,

@@ -48,9 +48,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         land_bronze(spark, cfg, run_date)
     raw_df = spark.table("bronze_events").filter(F.col("_ingest_date") == F.lit(run_date))
 
-    ingested_elsewhere_df = spark.table("events").filter(
-        F.col("_ingest_date") != F.lit(run_date)
-    )
+    ingested_elsewhere_df = spark.table("events").filter(F.col("_ingest_date") != F.lit(run_date))
     tolerance = timedelta(minutes=cfg.ingest.future_tolerance_minutes)
     checked_df = (
         raw_df.transform(with_typed_event_columns)

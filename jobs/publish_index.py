@@ -48,8 +48,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
             spark.read.option("versionAsOf", source_version)
             .table("content_embeddings")
             .filter(
-                (F.col("modality") == settings.modality)
-                & (F.col("model_version") == model_version)
+                (F.col("modality") == settings.modality) & (F.col("model_version") == model_version)
             )
             .select("content_id", "input_hash", "embedding")
             .orderBy("content_id")

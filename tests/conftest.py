@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 import pytest
 
 from contentlake.config import Config, load_config
+
+
+# py4j logs at INFO while the session shuts down, after pytest has closed its captures.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")

@@ -88,7 +88,10 @@ def with_catalog_reject_reason(
         ("missing_content_id", F.trim(F.coalesce("content_id", F.lit(""))) == ""),
         ("missing_title", F.trim(F.coalesce("title", F.lit(""))) == ""),
         ("invalid_content_type", ~F.col("content_type").isin(*CONTENT_TYPES)),
-        ("invalid_duration", is_unparseable(F.col("raw.duration_seconds"), F.col("duration_seconds"))),
+        (
+            "invalid_duration",
+            is_unparseable(F.col("raw.duration_seconds"), F.col("duration_seconds")),
+        ),
         ("negative_duration", F.col("duration_seconds") < 0),
         ("invalid_release_date", is_unparseable(F.col("raw.release_date"), F.col("release_date"))),
         ("missing_updated_at", F.col("raw.updated_at").isNull()),

@@ -67,9 +67,7 @@ def with_event_reject_reason(
     ``known_content_df`` holds one ``content_id`` column: the catalogue as of the run.
     """
     latest_allowed = datetime.combine(run_date + timedelta(days=1), time()) + future_tolerance
-    known = known_content_df.select(
-        F.col("content_id").alias("_known_content_id")
-    ).distinct()
+    known = known_content_df.select(F.col("content_id").alias("_known_content_id")).distinct()
     joined_df = typed_df.join(
         known, typed_df["content_id"] == known["_known_content_id"], how="left"
     )
@@ -100,9 +98,7 @@ def with_event_reject_reason(
     )
 
 
-def with_already_ingested_rejected(
-    df: DataFrame, ingested_ids_df: DataFrame
-) -> DataFrame:
+def with_already_ingested_rejected(df: DataFrame, ingested_ids_df: DataFrame) -> DataFrame:
     """Reject event_ids that an earlier ingest already wrote (cross-day duplicates)."""
     seen = ingested_ids_df.select(F.col("event_id").alias("_seen_event_id")).distinct()
     joined_df = df.join(seen, df["event_id"] == seen["_seen_event_id"], how="left")
@@ -131,9 +127,7 @@ def typed_events(valid_df: DataFrame) -> DataFrame:
 
 def events_quarantine_rows(rejected_df: DataFrame, run_date: date) -> DataFrame:
     """Rejected rows in the quarantine table's shape; the raw record as JSON."""
-    raw_record = F.coalesce(
-        F.col("_corrupt_record"), F.to_json(F.struct(*RAW_EVENT_COLUMNS))
-    )
+    raw_record = F.coalesce(F.col("_corrupt_record"), F.to_json(F.struct(*RAW_EVENT_COLUMNS)))
     return rejected_df.select(
         F.col(REASON).alias("reason"),
         F.col("event_id").alias("record_key"),

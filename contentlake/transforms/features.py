@@ -82,9 +82,7 @@ def _activity_aggregates(run_date: date) -> list[Column]:
         return F.col("event_type") == event_type
 
     play = is_type("play")
-    watched_fraction = F.least(
-        F.col("watch_seconds") / F.col("duration_seconds"), F.lit(1.0)
-    )
+    watched_fraction = F.least(F.col("watch_seconds") / F.col("duration_seconds"), F.lit(1.0))
     has_fraction = F.col("watch_seconds").isNotNull() & (F.col("duration_seconds") > 0)
     return [
         F.count_if(play & within(1)).alias("views_1d"),

@@ -46,9 +46,7 @@ def with_duplicate_rejected(
     window = Window.partitionBy(*keys).orderBy(*order_by)
     valid = F.col(REASON).isNull()
     rank = F.when(valid, F.row_number().over(window))
-    return df.withColumn(
-        REASON, F.when(valid & (rank > 1), F.lit(reason)).otherwise(F.col(REASON))
-    )
+    return df.withColumn(REASON, F.when(valid & (rank > 1), F.lit(reason)).otherwise(F.col(REASON)))
 
 
 def split_rejected(df: DataFrame) -> tuple[DataFrame, DataFrame]:

@@ -47,7 +47,8 @@ def _run(command: list[str], env: dict[str, str], timeout: int = 300, cwd: Path 
         command, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
     elapsed = time.monotonic() - started
-    print(f"$ {' '.join(command[:4])} ... rc={done.returncode} in {elapsed:.0f}s")
+    shown = " ".join(part.splitlines()[0][:60] if part else part for part in command[:4])
+    print(f"$ {shown} ... rc={done.returncode} in {elapsed:.0f}s")
     return done
 
 
@@ -107,9 +108,7 @@ def dag_run_states(env: dict[str, str], run_date: str) -> tuple[str, dict[str, s
     matching = [run for run in runs if run["logical_date"].startswith(run_date)]
     assert len(matching) == 1, runs
     run_id = matching[0]["run_id"]
-    done = _run(
-        [*_airflow(), "tasks", "states-for-dag-run", DAG_ID, run_id, "-o", "json"], env
-    )
+    done = _run([*_airflow(), "tasks", "states-for-dag-run", DAG_ID, run_id, "-o", "json"], env)
     assert done.returncode == 0, done.stderr[-3000:]
     return run_id, {row["task_id"]: row["state"] for row in _last_json(done.stdout)}
 
@@ -157,8 +156,18 @@ def test_daily_dag_runs_every_job_against_local_spark(airflow_env, tmp_path: Pat
     root = tmp_path / "lakehouse"
     landing = root / "landing"
     sample_data_main(
-        ["--out", str(landing), "--items", "60", "--days", "1",
-         "--events-per-day", "300", "--start-date", RUN_DATE]
+        [
+            "--out",
+            str(landing),
+            "--items",
+            "60",
+            "--days",
+            "1",
+            "--events-per-day",
+            "300",
+            "--start-date",
+            RUN_DATE,
+        ]
     )
     expected = load_expected(landing)["days"][RUN_DATE]
 

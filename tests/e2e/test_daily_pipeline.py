@@ -12,8 +12,11 @@ from contentlake.config import load_config
 from contentlake.demo import run_demo, show_results
 from contentlake.index_snapshot import current_snapshot_name, load_snapshot
 from contentlake.pipeline import run_daily
+from contentlake.query import main as query_main
 from contentlake.sample_data import SampleSpec, catalog_path, load_expected
+from contentlake.tables import SQL_DIR, sql_statements
 
+ANALYST_DIR = SQL_DIR / "analyst"
 SPEC = SampleSpec(items=40, days=2, users=30, events_per_day=300, seed=11)
 DATA_TABLES = (
     "bronze_catalog",
@@ -30,8 +33,9 @@ DATA_TABLES = (
 @pytest.fixture(scope="module")
 def pipeline(spark, tmp_path_factory):
     spark.sql("drop database if exists e2e_pipeline cascade")
-    cfg = load_config("local", root=tmp_path_factory.mktemp("e2e"),
-                      overrides={"database": "e2e_pipeline"})
+    cfg = load_config(
+        "local", root=tmp_path_factory.mktemp("e2e"), overrides={"database": "e2e_pipeline"}
+    )
     results = run_demo(spark, cfg, SPEC)
     return cfg, results
 
@@ -72,9 +76,9 @@ def test_content_holds_the_latest_good_version_of_every_item(spark, pipeline):
                 continue
             content_id = record.get("content_id")
             # The generator keeps good ids below c900000 (see contentlake.sample_data).
-            if content_id and int(content_id[1:]) < 900_000:
-                if content_id not in latest or record["updated_at"] > latest[content_id][1]:
-                    latest[content_id] = (record["title"], record["updated_at"])
+            good = content_id and int(content_id[1:]) < 900_000
+            if good and record["updated_at"] > latest.get(content_id, ("", ""))[1]:
+                latest[content_id] = (record["title"], record["updated_at"])
     content_df = spark.table(f"{cfg.database}.content").select(
         "content_id", "title", F.date_format("updated_at", "yyyy-MM-dd'T'HH:mm:ss'Z'")
     )
@@ -86,8 +90,10 @@ def test_content_holds_the_latest_good_version_of_every_item(spark, pipeline):
 
 def test_every_check_ran_and_none_failed(spark, pipeline):
     cfg, _ = pipeline
-    statuses = spark.table(f"{cfg.database}.dq_results").groupBy("run_date").agg(
-        F.count("*").alias("checks"), F.count_if(F.col("status") == "fail").alias("failed")
+    statuses = (
+        spark.table(f"{cfg.database}.dq_results")
+        .groupBy("run_date")
+        .agg(F.count("*").alias("checks"), F.count_if(F.col("status") == "fail").alias("failed"))
     )
     rows = {row.run_date: (row.checks, row.failed) for row in statuses.collect()}
     assert set(rows) == set(SPEC.landing_dates())
@@ -148,11 +154,27 @@ def test_rerunning_a_day_changes_nothing(spark, pipeline):
     rerun = run_daily(spark, cfg, last_day, run_id="rerun")
 
     for table, before_df in before.items():
-        assert_df_equality(
-            spark.table(f"{cfg.database}.{table}"), before_df, ignore_row_order=True
-        )
+        assert_df_equality(spark.table(f"{cfg.database}.{table}"), before_df, ignore_row_order=True)
     embed = next(r for r in rerun if r.job == "embed_content")
     assert embed.rows_written == 0
     assert current_snapshot_name(cfg.paths.snapshots) == snapshot_before
     assert sorted(p.name for p in cfg.paths.snapshots.iterdir()) == snapshots_before
     assert last_day - timedelta(days=1) in SPEC.landing_dates()
+
+
+@pytest.mark.parametrize(
+    "query", sorted(p.name for p in ANALYST_DIR.glob("*.sql")), ids=lambda name: name[:-4]
+)
+def test_analyst_queries_run_by_table_name(spark, pipeline, query):
+    cfg, _ = pipeline
+    spark.catalog.setCurrentDatabase(cfg.database)
+    (statement,) = sql_statements(ANALYST_DIR / query)
+    rows = spark.sql(statement).collect()
+    assert rows, f"{query} returned nothing on the demo data"
+
+
+def test_query_cli_refuses_a_file_with_several_statements(tmp_path):
+    two = tmp_path / "two.sql"
+    two.write_text("select 1;\nselect 2;\n")
+    with pytest.raises(SystemExit):
+        query_main([str(two)])

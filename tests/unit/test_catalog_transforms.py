@@ -80,7 +80,10 @@ def test_each_bad_line_gets_its_own_reason(spark):
 
 
 def test_updated_at_within_tolerance_of_the_next_midnight_is_accepted(spark):
-    lines = [item("c1", updated_at="2026-11-02T00:59:00Z"), item("c2", updated_at="2026-11-02T01:01:00Z")]
+    lines = [
+        item("c1", updated_at="2026-11-02T00:59:00Z"),
+        item("c2", updated_at="2026-11-02T01:01:00Z"),
+    ]
     reasons = {row.content_id: row[REASON] for row in checked(spark, lines).collect()}
     assert reasons == {"c1": None, "c2": "future_updated_at"}
 

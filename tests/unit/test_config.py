@@ -61,9 +61,9 @@ def test_local_spark_conf_puts_metastore_and_warehouse_under_root(tmp_path):
     cfg = load_config("local", root=tmp_path)
     conf = spark_conf(cfg)
     assert conf["spark.sql.warehouse.dir"] == str(tmp_path.resolve() / "warehouse")
-    assert str(tmp_path.resolve() / "metastore") in conf[
-        "spark.hadoop.javax.jdo.option.ConnectionURL"
-    ]
+    assert (
+        str(tmp_path.resolve() / "metastore") in conf["spark.hadoop.javax.jdo.option.ConnectionURL"]
+    )
     cluster_conf = spark_conf(load_config("cluster", root=tmp_path))
     assert "spark.hadoop.javax.jdo.option.ConnectionURL" not in cluster_conf
 

@@ -6,7 +6,9 @@ from contentlake.transforms.embedding_inputs import (
     with_input_hash,
 )
 
-CONTENT_SCHEMA = "content_id string, title string, description string, genres array<string>, tags array<string>"
+CONTENT_SCHEMA = (
+    "content_id string, title string, description string, genres array<string>, tags array<string>"
+)
 
 
 def test_embedding_text_joins_the_parts_and_skips_missing_ones(spark):

@@ -78,7 +78,18 @@ def test_late_events_are_valid_and_keep_their_own_date(spark):
     events_df = typed_events(valid_df)
 
     expected_df = spark.createDataFrame(
-        [("e1", "u1", "c1", "play", datetime(2026, 10, 30, 22, 30), date(2026, 10, 30), None, "tv")],
+        [
+            (
+                "e1",
+                "u1",
+                "c1",
+                "play",
+                datetime(2026, 10, 30, 22, 30),
+                date(2026, 10, 30),
+                None,
+                "tv",
+            )
+        ],
         events_df.schema,
     )
     assert_df_equality(events_df, expected_df)

@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import date
 
 from chispa import assert_df_equality
 
@@ -81,6 +81,4 @@ def test_features_of_every_catalogue_item(spark):
         ],
         FEATURES_SCHEMA,
     )
-    assert_df_equality(
-        features_df, expected_df, ignore_row_order=True, ignore_nullable=True
-    )
+    assert_df_equality(features_df, expected_df, ignore_row_order=True, ignore_nullable=True)

@@ -25,8 +25,16 @@ def unit_vectors(n, dim=16, seed=0):
 def publish(root, run_date, ids, vectors, factory="Flat"):
     hashes = [f"h{i}" for i in ids]
     fingerprint = snapshot_fingerprint(ids, hashes, "v1", factory, "inner_product")
-    return publish_snapshot(root, run_date, ids, vectors, fingerprint, factory, "inner_product",
-                            {"model": {"name": "m", "version": "v1"}})
+    return publish_snapshot(
+        root,
+        run_date,
+        ids,
+        vectors,
+        fingerprint,
+        factory,
+        "inner_product",
+        {"model": {"name": "m", "version": "v1"}},
+    )
 
 
 def test_snapshot_answers_nearest_neighbours_with_the_right_ids(tmp_path):

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -44,12 +44,25 @@ def test_run_date_is_bound_as_a_date_literal_only():
 
 def test_failing_check_stops_with_table_check_and_sample_keys(spark, lake_cfg):
     ensure_tables(spark, lake_cfg)
-    spark.sql(
-        "insert into content values "
-        "('c1', 'movie', 'A', null, null, null, 'en', 10, null, timestamp'2026-11-01 00:00:00', null, date'2026-11-01'),"
-        "('c1', 'movie', 'B', null, null, null, 'en', 10, null, timestamp'2026-11-01 00:00:00', null, date'2026-11-01'),"
-        "('c2', 'episode', 'C', null, null, null, 'en', 10, null, timestamp'2026-11-01 00:00:00', null, date'2026-11-01')"
-    )
+
+    def item(content_id, content_type, title):
+        return (
+            content_id,
+            content_type,
+            title,
+            None,
+            None,
+            None,
+            "en",
+            10,
+            None,
+            datetime(2026, 11, 1),
+            None,
+            RUN_DATE,
+        )
+
+    items = [item("c1", "movie", "A"), item("c1", "movie", "B"), item("c2", "episode", "C")]
+    spark.createDataFrame(items, spark.table("content").schema).writeTo("content").append()
     with pytest.raises(DataQualityError) as failure:
         run_table_checks(spark, lake_cfg, "content", RUN_DATE, "run-1")
 
