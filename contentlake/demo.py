@@ -22,6 +22,7 @@ from contentlake.index_snapshot import load_snapshot
 from contentlake.job_runs import JobResult
 from contentlake.observability import configure_logging
 from contentlake.pipeline import run_daily
+from contentlake.report import write_pipeline_report
 from contentlake.sample_data import SampleSpec, generate
 
 SHOWN_TABLES = (
@@ -123,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results = run_demo(spark, cfg, spec)
         show_results(spark, cfg, results)
+        report = write_pipeline_report(
+            spark, cfg.paths.root / "reports" / "pipeline.html", load_snapshot(cfg.paths.snapshots)
+        )
+        print(f"\n=== Report ===\n  {report}")
     finally:
         spark.stop()
     logging.getLogger(__name__).info("lakehouse at %s", Path(cfg.paths.root))

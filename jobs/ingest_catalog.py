@@ -24,6 +24,7 @@ from contentlake.job_cli import JobFailed, job_main
 from contentlake.job_runs import JobResult, record_job_run
 from contentlake.observability import timed_stage
 from contentlake.quality import run_table_checks
+from contentlake.quarantine import write_valid_and_quarantine
 from contentlake.tables import ensure_tables
 from contentlake.transforms.catalog import (
     catalog_quarantine_rows,
@@ -32,7 +33,6 @@ from contentlake.transforms.catalog import (
     with_catalog_reject_reason,
     with_typed_content_columns,
 )
-from contentlake.transforms.validation import split_rejected
 
 JOB = "ingest_catalog"
 logger = logging.getLogger(__name__)
@@ -50,27 +50,24 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         lines_df.transform(parse_catalog_lines)
         .transform(with_typed_content_columns)
         .transform(with_catalog_reject_reason, run_date, tolerance)
-        .cache()
     )
-    try:
-        valid_df, rejected_df = split_rejected(checked_df)
-        with timed_stage(logger, "merge content"):
-            merge_content(spark, latest_version_per_content(valid_df), run_date)
-        with timed_stage(logger, "write content_quarantine"):
-            catalog_quarantine_rows(rejected_df, run_date).writeTo("content_quarantine").overwrite(
-                F.col("_ingest_date") == F.lit(run_date)
-            )
-        result = JobResult(
-            job=JOB,
-            run_date=run_date,
-            run_id=run_id,
-            rows_in=lines_df.count(),
-            rows_written=valid_df.count(),
-            rows_quarantined=rejected_df.count(),
-            details=reason_counts(rejected_df),
+    with timed_stage(logger, "write content and content_quarantine"):
+        counts = write_valid_and_quarantine(
+            checked_df,
+            lambda valid_df: merge_content(spark, latest_version_per_content(valid_df), run_date),
+            catalog_quarantine_rows,
+            "content_quarantine",
+            run_date,
         )
-    finally:
-        checked_df.unpersist()
+    result = JobResult(
+        job=JOB,
+        run_date=run_date,
+        run_id=run_id,
+        rows_in=lines_df.count(),
+        rows_written=counts.written,
+        rows_quarantined=counts.quarantined,
+        details=counts.reasons,
+    )
     record_job_run(spark, cfg, result)
     with timed_stage(logger, "dq content"):
         run_table_checks(spark, cfg, "content", run_date, run_id)
@@ -107,12 +104,6 @@ def merge_content(spark: SparkSession, latest_df: DataFrame, run_date: date) -> 
         .whenNotMatchedInsertAll()
         .execute()
     )
-
-
-def reason_counts(rejected_df: DataFrame) -> dict[str, str]:
-    """Quarantined rows per reason, for the run's record."""
-    rows = rejected_df.groupBy("_reject_reason").count().collect()
-    return {f"quarantined.{row[0]}": str(row[1]) for row in sorted(rows)}
 
 
 def main(argv: list[str] | None = None) -> int:

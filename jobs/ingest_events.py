@@ -16,7 +16,7 @@ import logging
 import sys
 from datetime import date, timedelta
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from contentlake.config import Config
@@ -24,6 +24,7 @@ from contentlake.job_cli import JobFailed, job_main
 from contentlake.job_runs import JobResult, record_job_run
 from contentlake.observability import timed_stage
 from contentlake.quality import run_table_checks
+from contentlake.quarantine import write_valid_and_quarantine
 from contentlake.tables import ensure_tables
 from contentlake.transforms.events import (
     EVENTS_CSV_SCHEMA,
@@ -34,8 +35,6 @@ from contentlake.transforms.events import (
     with_event_reject_reason,
     with_typed_event_columns,
 )
-from contentlake.transforms.validation import split_rejected
-from jobs.ingest_catalog import reason_counts
 
 JOB = "ingest_events"
 logger = logging.getLogger(__name__)
@@ -54,36 +53,37 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         raw_df.transform(with_typed_event_columns)
         .transform(with_event_reject_reason, spark.table("content"), run_date, tolerance)
         .transform(with_already_ingested_rejected, ingested_elsewhere_df)
-        .cache()
     )
-    try:
-        valid_df, rejected_df = split_rejected(checked_df)
-        with timed_stage(logger, "write events"):
-            # One atomic commit replaces what this run date ingested before, whichever
-            # event_date partitions those rows live in.
-            typed_events(valid_df).withColumn("_ingest_date", F.lit(run_date)).writeTo(
-                "events"
-            ).overwrite(F.col("_ingest_date") == F.lit(run_date))
-        with timed_stage(logger, "write events_quarantine"):
-            events_quarantine_rows(rejected_df, run_date).writeTo("events_quarantine").overwrite(
-                F.col("_ingest_date") == F.lit(run_date)
-            )
-        result = JobResult(
-            job=JOB,
-            run_date=run_date,
-            run_id=run_id,
-            rows_in=raw_df.count(),
-            rows_written=valid_df.count(),
-            rows_quarantined=rejected_df.count(),
-            details=reason_counts(rejected_df),
+    with timed_stage(logger, "write events and events_quarantine"):
+        counts = write_valid_and_quarantine(
+            checked_df,
+            lambda valid_df: replace_ingested_events(valid_df, run_date),
+            events_quarantine_rows,
+            "events_quarantine",
+            run_date,
         )
-    finally:
-        checked_df.unpersist()
+    result = JobResult(
+        job=JOB,
+        run_date=run_date,
+        run_id=run_id,
+        rows_in=raw_df.count(),
+        rows_written=counts.written,
+        rows_quarantined=counts.quarantined,
+        details=counts.reasons,
+    )
     record_job_run(spark, cfg, result)
     with timed_stage(logger, "dq events"):
         run_table_checks(spark, cfg, "events", run_date, run_id)
         run_table_checks(spark, cfg, "events_quarantine", run_date, run_id)
     return result
+
+
+def replace_ingested_events(valid_df: DataFrame, run_date: date) -> None:
+    """One atomic commit replaces what this run date ingested before, whichever
+    event_date partitions those rows live in."""
+    typed_events(valid_df).withColumn("_ingest_date", F.lit(run_date)).writeTo("events").overwrite(
+        F.col("_ingest_date") == F.lit(run_date)
+    )
 
 
 def land_bronze(spark: SparkSession, cfg: Config, run_date: date) -> None:

@@ -10,7 +10,6 @@ import pytest
 
 from contentlake.config import Config, load_config
 
-
 # py4j logs at INFO while the session shuts down, after pytest has closed its captures.
 logging.getLogger("py4j").setLevel(logging.WARNING)
 

@@ -13,6 +13,7 @@ from contentlake.demo import run_demo, show_results
 from contentlake.index_snapshot import current_snapshot_name, load_snapshot
 from contentlake.pipeline import run_daily
 from contentlake.query import main as query_main
+from contentlake.report import write_pipeline_report
 from contentlake.sample_data import SampleSpec, catalog_path, load_expected
 from contentlake.tables import SQL_DIR, sql_statements
 
@@ -178,3 +179,19 @@ def test_query_cli_refuses_a_file_with_several_statements(tmp_path):
     two.write_text("select 1;\nselect 2;\n")
     with pytest.raises(SystemExit):
         query_main([str(two)])
+
+
+def test_html_report_plots_accounting_quarantine_and_checks(spark, pipeline, tmp_path):
+    cfg, _ = pipeline
+    spark.catalog.setCurrentDatabase(cfg.database)
+    snapshot = load_snapshot(cfg.paths.snapshots)
+    report = write_pipeline_report(spark, tmp_path / "report.html", snapshot)
+    page = report.read_text()
+
+    assert page.count("<img alt=") == 3
+    assert page.count("data:image/png;base64,iVBORw0KGgo") == 3  # real PNGs
+    assert "negative_watch_seconds" in page
+    assert "content_id_unique" in page
+    assert snapshot.path.name in page
+    quarantined = spark.table("events_quarantine").count()
+    assert f"<td>{quarantined}</td>" in page or str(quarantined) in page

@@ -1,0 +1,179 @@
+"""An HTML report of the pipeline's runs: row accounting, quarantine and data quality.
+
+Plots are rendered with matplotlib's object API (no pyplot, so no display or global figure
+state is involved) into PNGs embedded in one self-contained HTML file, so
+the report can be mailed, attached to a ticket or opened from object storage.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from pyspark.sql import SparkSession
+
+from contentlake.index_snapshot import Snapshot
+
+STATUS_COLOURS = {"pass": "#2e7d32", "warn": "#f9a825", "fail": "#c62828"}
+
+
+def write_pipeline_report(
+    spark: SparkSession, path: Path, snapshot: Snapshot | None = None
+) -> Path:
+    """Write the report for the tables of the current database to ``path``."""
+    job_runs = spark.table("job_runs").orderBy("run_date", "job").toPandas()
+    quarantine = pd.concat(
+        [
+            _quarantine_by_reason(spark, "content_quarantine"),
+            _quarantine_by_reason(spark, "events_quarantine"),
+        ]
+    )
+    dq = spark.table("dq_results").orderBy("run_date", "table_name", "check_name").toPandas()
+
+    sections = [
+        (
+            "Rows written and quarantined per ingest",
+            _accounting_plot(job_runs),
+            _table(job_runs[["run_date", "job", "rows_in", "rows_written", "rows_quarantined"]]),
+        ),
+        ("Quarantined rows by reason", _quarantine_plot(quarantine), _table(quarantine)),
+        (
+            "Data-quality checks per run date",
+            _dq_plot(dq),
+            _table(
+                dq[
+                    [
+                        "run_date",
+                        "table_name",
+                        "check_name",
+                        "severity",
+                        "status",
+                        "violation_count",
+                    ]
+                ]
+            ),
+        ),
+    ]
+    body = "\n".join(
+        f"<h2>{html.escape(title)}</h2>\n<img alt='{html.escape(title)}' "
+        f"src='data:image/png;base64,{image}'>\n{table}"
+        for title, image, table in sections
+    )
+    if snapshot is not None:
+        body += _snapshot_section(snapshot)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_PAGE.format(body=body))
+    return path
+
+
+def _quarantine_by_reason(spark: SparkSession, table: str) -> pd.DataFrame:
+    counts = spark.table(table).groupBy("_ingest_date", "reason").count().toPandas()
+    counts.insert(0, "table", table.removesuffix("_quarantine"))
+    return counts.rename(columns={"_ingest_date": "ingest_date", "count": "rows"})
+
+
+def _accounting_plot(job_runs: pd.DataFrame) -> str:
+    ingests = job_runs[job_runs["job"].str.startswith("ingest_")]
+    labels = [
+        f"{d}\n{j.removeprefix('ingest_')}"
+        for d, j in zip(ingests.run_date, ingests.job, strict=True)
+    ]
+    figure = Figure(figsize=(max(6, len(labels) * 0.9), 3.5))
+    axes = figure.subplots()
+    axes.bar(labels, ingests.rows_written, label="written", color="#1565c0")
+    axes.bar(
+        labels,
+        ingests.rows_quarantined,
+        bottom=ingests.rows_written,
+        label="quarantined",
+        color="#ef6c00",
+    )
+    axes.set_yscale("symlog")
+    axes.set_ylabel("rows")
+    axes.legend()
+    return _png(figure)
+
+
+def _quarantine_plot(quarantine: pd.DataFrame) -> str:
+    pivot = quarantine.pivot_table(
+        index="reason", columns="ingest_date", values="rows", aggfunc="sum", fill_value=0
+    )
+    figure = Figure(figsize=(8, max(3, len(pivot) * 0.35)))
+    axes = figure.subplots()
+    if not pivot.empty:
+        pivot.plot.barh(stacked=True, ax=axes)
+    axes.set_xlabel("rows quarantined")
+    return _png(figure)
+
+
+def _dq_plot(dq: pd.DataFrame) -> str:
+    """A grid of checks x run dates coloured by status, labelled with violation counts."""
+    dq = dq.assign(check=dq.table_name + "." + dq.check_name)
+    checks = sorted(dq.check.unique())
+    dates: list[date] = sorted(dq.run_date.unique())
+    figure = Figure(figsize=(2 + 1.2 * len(dates), 0.35 * len(checks) + 1))
+    axes = figure.subplots()
+    for row in dq.itertuples():
+        x, y = dates.index(row.run_date), checks.index(row.check)
+        axes.add_patch(Rectangle((x, y), 0.95, 0.9, color=STATUS_COLOURS[row.status]))
+        axes.text(
+            x + 0.47,
+            y + 0.45,
+            str(row.violation_count),
+            ha="center",
+            va="center",
+            color="white",
+            fontsize=8,
+        )
+    axes.set_xlim(0, len(dates))
+    axes.set_ylim(0, len(checks))
+    axes.set_xticks([i + 0.47 for i in range(len(dates))], [str(d) for d in dates])
+    axes.set_yticks([i + 0.45 for i in range(len(checks))], checks, fontsize=8)
+    axes.invert_yaxis()
+    return _png(figure)
+
+
+def _snapshot_section(snapshot: Snapshot) -> str:
+    manifest = snapshot.manifest
+    rows = {
+        "snapshot": snapshot.path.name,
+        "vectors": manifest["vector_count"],
+        "index": f"{manifest['index']['factory']} ({manifest['index']['metric']})",
+        "self-recall@1": manifest["index"]["self_recall_at_1"],
+        "model": f"{manifest['model']['name']} ({manifest['model']['version']})",
+        "created": manifest["created_at"],
+    }
+    return "<h2>Published snapshot</h2>\n" + _table(
+        pd.DataFrame({"field": list(rows), "value": [str(v) for v in rows.values()]})
+    )
+
+
+def _png(figure) -> str:
+    buffer = io.BytesIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=90)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, border=0, classes="data")
+
+
+_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>contentlake pipeline report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+table.data {{ border-collapse: collapse; font-size: 0.85em; margin-bottom: 2em; }}
+table.data td, table.data th {{ padding: 2px 10px; border-bottom: 1px solid #ddd; }}
+img {{ max-width: 100%; }}
+</style></head>
+<body><h1>contentlake pipeline report</h1>
+{body}
+</body></html>
+"""

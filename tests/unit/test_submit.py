@@ -1,0 +1,45 @@
+import shlex
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from contentlake.submit import dates_between, main
+from jobs import DAILY_JOBS
+
+
+def test_backfill_runs_every_job_for_every_date_in_order(tmp_path, capsys):
+    argv = ["daily", "--start", "2026-11-01", "--end", "2026-11-02", "--root", str(tmp_path)]
+    assert main([*argv, "--dry-run"]) == 0
+    commands = [shlex.split(line) for line in capsys.readouterr().out.splitlines()]
+
+    def option(command, name):
+        return command[command.index(name) + 1]
+
+    def script(command):
+        return next(Path(arg).name for arg in command if arg.endswith(".py"))
+
+    scheduled = [(option(command, "--run-date"), script(command)) for command in commands]
+    assert scheduled == [
+        (day, f"{job}.py") for day in ("2026-11-01", "2026-11-02") for job in DAILY_JOBS
+    ]
+    for command in commands:
+        assert command[0] == "spark-submit"
+        assert option(command, "--packages") == "io.delta:delta-spark_4.1_2.13:4.4.0"
+        assert option(command, "--root") == str(tmp_path.resolve())
+
+
+def test_a_date_or_a_range_is_required(capsys):
+    with pytest.raises(SystemExit):
+        main(["ingest_events", "--dry-run"])
+    assert "give --run-date, or --start and --end" in capsys.readouterr().err
+
+
+def test_dates_between_is_inclusive_and_refuses_reversed_ranges():
+    assert dates_between(date(2026, 11, 30), date(2026, 12, 2)) == [
+        date(2026, 11, 30),
+        date(2026, 12, 1),
+        date(2026, 12, 2),
+    ]
+    with pytest.raises(ValueError, match="before"):
+        dates_between(date(2026, 11, 2), date(2026, 11, 1))
