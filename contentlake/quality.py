@@ -15,8 +15,10 @@ but with Delta's SQL extension installed Spark 4.1 reports them as unbound.)
 
 from __future__ import annotations
 
+import argparse
 import logging
 import re
+import sys
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -25,9 +27,9 @@ from pathlib import Path
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
-from contentlake.config import Config, validate_identifier
+from contentlake.config import PROFILES, Config, load_config, validate_identifier
 from contentlake.job_cli import JobFailed
-from contentlake.tables import SQL_DIR, table_version
+from contentlake.tables import SQL_DIR, table_version, use_database
 
 DQ_DIR = SQL_DIR / "dq"
 SEVERITIES = ("warn", "fail")
@@ -187,3 +189,41 @@ def record_results(
         .whenNotMatchedInsertAll()
         .execute()
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the checks of one table for one date on demand (recorded like a pipeline run).
+
+    python -m contentlake.quality events --run-date 2026-11-02
+    """
+    parser = argparse.ArgumentParser(description="Run a table's data-quality checks on demand")
+    parser.add_argument("table", choices=sorted(p.name for p in DQ_DIR.iterdir() if p.is_dir()))
+    parser.add_argument("--run-date", required=True, type=date.fromisoformat)
+    parser.add_argument("--run-id", default=None)
+    parser.add_argument("--profile", choices=PROFILES, default=None)
+    parser.add_argument("--root", default=None)
+    args = parser.parse_args(argv)
+    cfg = load_config(profile=args.profile, root=args.root)
+
+    from contentlake.session import build_spark
+
+    spark = build_spark(cfg)
+    try:
+        use_database(spark, cfg)
+        run_id = args.run_id or f"on_demand__{args.run_date.isoformat()}"
+        results = run_table_checks(spark, cfg, args.table, args.run_date, run_id)
+    except DataQualityError as failure:
+        print(f"FAILED: {failure}", file=sys.stderr)
+        return 1
+    finally:
+        spark.stop()
+    for result in results:
+        print(
+            f"{result.status:<5} {args.table}.{result.check.name}: "
+            f"{result.violation_count} violations {list(result.sample_keys)}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
