@@ -13,7 +13,7 @@ from datetime import date
 from pyspark.sql import SparkSession
 
 from contentlake.config import PROFILES, Config, load_config
-from contentlake.job_runs import JobResult
+from contentlake.job_runs import JobResult, default_run_id
 from contentlake.observability import configure_logging
 
 JobRun = Callable[[SparkSession, Config, date, str], JobResult]
@@ -55,7 +55,7 @@ def job_main(run: JobRun, description: str, argv: list[str] | None = None) -> in
     configure_logging()
     args = parse_job_args(description, argv)
     cfg = load_config(profile=args.profile, root=args.root)
-    run_id = args.run_id or f"manual__{args.run_date.isoformat()}"
+    run_id = args.run_id or default_run_id(args.run_date)
 
     from contentlake.session import build_spark  # pyspark only once arguments are valid
 

@@ -11,6 +11,11 @@ from pyspark.sql import SparkSession
 from contentlake.config import Config
 
 
+def default_run_id(run_date: date) -> str:
+    """The run id of a run started by hand rather than by a scheduler."""
+    return f"manual__{run_date.isoformat()}"
+
+
 @dataclass(frozen=True)
 class JobResult:
     """What a job read and wrote for one run date.

@@ -109,7 +109,8 @@ def bind_run_date(sql: str, run_date: date) -> str:
     return sql.replace("{run_date}", f"DATE '{run_date.isoformat()}'")
 
 
-def run_check(spark: SparkSession, check: Check, run_date: date) -> CheckResult:
+def run_check(spark: SparkSession, check: Check, run_date: date, version: int) -> CheckResult:
+    """Run one check against ``version`` of its table (the latest, read just before)."""
     started = time.perf_counter()
     violations_df = spark.sql(bind_run_date(check.sql, run_date))
     key = violations_df.columns[0]
@@ -120,7 +121,7 @@ def run_check(spark: SparkSession, check: Check, run_date: date) -> CheckResult:
     return CheckResult(
         check=check,
         run_date=run_date,
-        table_version=table_version(spark, check.table),
+        table_version=version,
         violation_count=count,
         sample_keys=tuple(samples),
         duration_ms=int((time.perf_counter() - started) * 1000),
@@ -128,10 +129,21 @@ def run_check(spark: SparkSession, check: Check, run_date: date) -> CheckResult:
 
 
 def run_table_checks(
-    spark: SparkSession, cfg: Config, table: str, run_date: date, run_id: str
+    spark: SparkSession,
+    cfg: Config,
+    table: str,
+    run_date: date,
+    run_id: str,
+    restore_version: int | None = None,
 ) -> list[CheckResult]:
-    """Run, record and gate: raises :class:`DataQualityError` if a ``fail`` check fails."""
-    results = [run_check(spark, check, run_date) for check in load_checks(table)]
+    """Run, record and gate: raises :class:`DataQualityError` if a ``fail`` check fails.
+
+    With ``restore_version`` (the table's version before the job wrote), a failed gate
+    first RESTOREs the table to it, so the run's data does not stay visible downstream;
+    the table's history keeps both the write and the restore.
+    """
+    version = table_version(spark, table)
+    results = [run_check(spark, check, run_date, version) for check in load_checks(table)]
     for result in results:
         log = logger.warning if result.status != "pass" else logger.info
         log(
@@ -144,6 +156,9 @@ def run_table_checks(
     record_results(spark, cfg, results, run_id)
     failures = [result for result in results if result.status == "fail"]
     if failures:
+        if restore_version is not None and version != restore_version:
+            logger.warning("restoring %s to version %d after a failed gate", table, restore_version)
+            spark.sql(f"restore table {table} to version as of {int(restore_version)}")
         raise DataQualityError(failures)
     return results
 

@@ -79,24 +79,36 @@ def _quarantine_by_reason(spark: SparkSession, table: str) -> pd.DataFrame:
 
 
 def _accounting_plot(job_runs: pd.DataFrame) -> str:
+    """Per ingest job, written and quarantined rows by run date, with the quarantined share."""
     ingests = job_runs[job_runs["job"].str.startswith("ingest_")]
-    labels = [
-        f"{d}\n{j.removeprefix('ingest_')}"
-        for d, j in zip(ingests.run_date, ingests.job, strict=True)
-    ]
-    figure = Figure(figsize=(max(6, len(labels) * 0.9), 3.5))
-    axes = figure.subplots()
-    axes.bar(labels, ingests.rows_written, label="written", color="#1565c0")
-    axes.bar(
-        labels,
-        ingests.rows_quarantined,
-        bottom=ingests.rows_written,
-        label="quarantined",
-        color="#ef6c00",
-    )
-    axes.set_yscale("symlog")
-    axes.set_ylabel("rows")
-    axes.legend()
+    jobs = sorted(ingests.job.unique())
+    figure = Figure(figsize=(5 * max(len(jobs), 1), 3.5))
+    for axes, job in zip(
+        figure.subplots(1, max(len(jobs), 1), squeeze=False)[0], jobs, strict=False
+    ):
+        runs = ingests[ingests.job == job]
+        labels = [str(day) for day in runs.run_date]
+        axes.bar(labels, runs.rows_written, label="written", color="#1565c0")
+        axes.bar(
+            labels,
+            runs.rows_quarantined,
+            bottom=runs.rows_written,
+            label="quarantined",
+            color="#ef6c00",
+        )
+        for x, (rows_in, quarantined) in enumerate(
+            zip(runs.rows_in, runs.rows_quarantined, strict=True)
+        ):
+            share = quarantined / rows_in if rows_in else 0.0
+            axes.annotate(
+                f"{share:.1%} quarantined", (x, rows_in), ha="center", va="bottom", fontsize=8
+            )
+        axes.set_title(job)
+        axes.set_ylabel("rows")
+        axes.margins(y=0.15)
+        axes.tick_params(axis="x", labelrotation=30)
+    if jobs:
+        figure.axes[0].legend(loc="upper right", fontsize=8)
     return _png(figure)
 
 

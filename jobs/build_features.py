@@ -18,10 +18,10 @@ from pyspark.sql import functions as F
 
 from contentlake.config import Config
 from contentlake.job_cli import job_main
-from contentlake.job_runs import JobResult, record_job_run
+from contentlake.job_runs import JobResult, default_run_id, record_job_run
 from contentlake.observability import timed_stage
 from contentlake.quality import run_table_checks
-from contentlake.tables import ensure_tables
+from contentlake.tables import ensure_tables, table_version
 from contentlake.transforms.features import FEATURE_COLUMNS, content_daily_features
 
 JOB = "build_features"
@@ -29,8 +29,9 @@ logger = logging.getLogger(__name__)
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = None) -> JobResult:
-    run_id = run_id or f"manual__{run_date.isoformat()}"
+    run_id = run_id or default_run_id(run_date)
     ensure_tables(spark, cfg)
+    version_before = table_version(spark, "content_daily_features")
     content_df = spark.table("content")
     features_df = content_daily_features(spark.table("events"), content_df, run_date).select(
         *FEATURE_COLUMNS
@@ -47,9 +48,11 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         rows_in=content_df.count(),
         rows_written=written.count(),
     )
-    record_job_run(spark, cfg, result)
     with timed_stage(logger, "dq content_daily_features"):
-        run_table_checks(spark, cfg, "content_daily_features", run_date, run_id)
+        run_table_checks(
+            spark, cfg, "content_daily_features", run_date, run_id, restore_version=version_before
+        )
+    record_job_run(spark, cfg, result)
     return result
 
 

@@ -22,10 +22,10 @@ from pyspark.sql import functions as F
 
 from contentlake.config import Config
 from contentlake.job_cli import job_main
-from contentlake.job_runs import JobResult, record_job_run
+from contentlake.job_runs import JobResult, default_run_id, record_job_run
 from contentlake.observability import timed_stage
 from contentlake.quality import run_table_checks
-from contentlake.tables import ensure_tables
+from contentlake.tables import ensure_tables, table_version
 from contentlake.transforms.embedding_inputs import (
     filter_needs_embedding,
     with_embedding_text,
@@ -38,8 +38,9 @@ logger = logging.getLogger(__name__)
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = None) -> JobResult:
-    run_id = run_id or f"manual__{run_date.isoformat()}"
+    run_id = run_id or default_run_id(run_date)
     ensure_tables(spark, cfg)
+    version_before = table_version(spark, "content_embeddings")
     settings = cfg.embedding
     model_version = settings.model_version or model_fingerprint(settings.model)
     inputs_df = (
@@ -77,9 +78,11 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
             "model_version": model_version,
         },
     )
-    record_job_run(spark, cfg, result)
     with timed_stage(logger, "dq content_embeddings"):
-        run_table_checks(spark, cfg, "content_embeddings", run_date, run_id)
+        run_table_checks(
+            spark, cfg, "content_embeddings", run_date, run_id, restore_version=version_before
+        )
+    record_job_run(spark, cfg, result)
     return result
 
 

@@ -21,11 +21,11 @@ from pyspark.sql import functions as F
 
 from contentlake.config import Config
 from contentlake.job_cli import JobFailed, job_main
-from contentlake.job_runs import JobResult, record_job_run
+from contentlake.job_runs import JobResult, default_run_id, record_job_run
 from contentlake.observability import timed_stage
 from contentlake.quality import run_table_checks
 from contentlake.quarantine import write_valid_and_quarantine
-from contentlake.tables import ensure_tables
+from contentlake.tables import ensure_tables, table_version
 from contentlake.transforms.catalog import (
     catalog_quarantine_rows,
     latest_version_per_content,
@@ -39,8 +39,9 @@ logger = logging.getLogger(__name__)
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = None) -> JobResult:
-    run_id = run_id or f"manual__{run_date.isoformat()}"
+    run_id = run_id or default_run_id(run_date)
     ensure_tables(spark, cfg)
+    version_before = table_version(spark, "content")
     with timed_stage(logger, "land bronze_catalog"):
         land_bronze(spark, cfg, run_date)
     lines_df = spark.table("bronze_catalog").filter(F.col("_ingest_date") == F.lit(run_date))
@@ -68,9 +69,9 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         rows_quarantined=counts.quarantined,
         details=counts.reasons,
     )
-    record_job_run(spark, cfg, result)
     with timed_stage(logger, "dq content"):
-        run_table_checks(spark, cfg, "content", run_date, run_id)
+        run_table_checks(spark, cfg, "content", run_date, run_id, restore_version=version_before)
+    record_job_run(spark, cfg, result)
     return result
 
 

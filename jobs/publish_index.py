@@ -27,7 +27,7 @@ from contentlake.index_snapshot import (
     snapshot_fingerprint,
 )
 from contentlake.job_cli import JobFailed, job_main
-from contentlake.job_runs import JobResult, record_job_run
+from contentlake.job_runs import JobResult, default_run_id, record_job_run
 from contentlake.observability import timed_stage
 from contentlake.tables import ensure_tables, table_version
 from udfs.text_embedding import model_fingerprint
@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = None) -> JobResult:
-    run_id = run_id or f"manual__{run_date.isoformat()}"
+    run_id = run_id or default_run_id(run_date)
     ensure_tables(spark, cfg)
     settings = cfg.embedding
     model_version = settings.model_version or model_fingerprint(settings.model)

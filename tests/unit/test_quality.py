@@ -1,6 +1,7 @@
 from datetime import date, datetime
 
 import pytest
+from chispa import assert_df_equality
 
 from contentlake.quality import (
     DQ_DIR,
@@ -10,9 +11,28 @@ from contentlake.quality import (
     load_checks,
     run_table_checks,
 )
-from contentlake.tables import ensure_tables
+from contentlake.tables import ensure_tables, table_version
 
 RUN_DATE = date(2026, 11, 1)
+
+
+def content_row(content_id, content_type, title):
+    """A content table row; only the columns the checks look at vary."""
+    updated_at = datetime(2026, 11, 1)
+    return (
+        content_id,
+        content_type,
+        title,
+        None,
+        None,
+        None,
+        "en",
+        10,
+        None,
+        updated_at,
+        None,
+        RUN_DATE,
+    )
 
 
 def test_every_shipped_check_declares_a_valid_severity_and_description():
@@ -45,23 +65,11 @@ def test_run_date_is_bound_as_a_date_literal_only():
 def test_failing_check_stops_with_table_check_and_sample_keys(spark, lake_cfg):
     ensure_tables(spark, lake_cfg)
 
-    def item(content_id, content_type, title):
-        return (
-            content_id,
-            content_type,
-            title,
-            None,
-            None,
-            None,
-            "en",
-            10,
-            None,
-            datetime(2026, 11, 1),
-            None,
-            RUN_DATE,
-        )
-
-    items = [item("c1", "movie", "A"), item("c1", "movie", "B"), item("c2", "episode", "C")]
+    items = [
+        content_row("c1", "movie", "A"),
+        content_row("c1", "movie", "B"),
+        content_row("c2", "episode", "C"),
+    ]
     spark.createDataFrame(items, spark.table("content").schema).writeTo("content").append()
     with pytest.raises(DataQualityError) as failure:
         run_table_checks(spark, lake_cfg, "content", RUN_DATE, "run-1")
@@ -78,6 +86,25 @@ def test_failing_check_stops_with_table_check_and_sample_keys(spark, lake_cfg):
         ("episode_has_series", "warn", 1, ("c2",)),
         ("title_present", "pass", 0, ()),
     }
+
+
+def test_a_failed_gate_restores_the_table_it_checked(spark, lake_cfg):
+    ensure_tables(spark, lake_cfg)
+    good = [content_row("c1", "movie", "A"), content_row("c2", "movie", "B")]
+    spark.createDataFrame(good, spark.table("content").schema).writeTo("content").append()
+    before_df = spark.table("content").localCheckpoint()
+    version_before = table_version(spark, "content")
+
+    duplicate = [content_row("c1", "movie", "A again")]
+    spark.createDataFrame(duplicate, spark.table("content").schema).writeTo("content").append()
+    with pytest.raises(DataQualityError, match="content_id_unique"):
+        run_table_checks(
+            spark, lake_cfg, "content", RUN_DATE, "run-1", restore_version=version_before
+        )
+
+    assert_df_equality(spark.table("content"), before_df, ignore_row_order=True)
+    latest = spark.sql("describe history content").orderBy("version", ascending=False).first()
+    assert latest.operation == "RESTORE"
 
 
 def test_rerunning_checks_replaces_their_history_rows(spark, lake_cfg):
