@@ -16,6 +16,8 @@ import yaml
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 PROFILES = ("local", "cluster", "gpu")
+EXTRA_COLUMN_POLICIES = ("ignore", "evolve")
+METASTORE_KINDS = ("derby", "postgres")
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
@@ -27,6 +29,7 @@ class PathSettings:
     warehouse: Path
     metastore: Path
     snapshots: Path
+    dead_letter: Path
     ivy: Path | None = None
 
 
@@ -42,6 +45,39 @@ class SparkSettings:
 @dataclass(frozen=True)
 class IngestSettings:
     future_tolerance_minutes: int = 60
+    extra_columns: str = "ignore"
+
+    def __post_init__(self) -> None:
+        if self.extra_columns not in EXTRA_COLUMN_POLICIES:
+            raise ValueError(
+                f"ingest.extra_columns must be one of {EXTRA_COLUMN_POLICIES}, "
+                f"got {self.extra_columns!r}"
+            )
+
+
+@dataclass(frozen=True)
+class WriteSettings:
+    max_attempts: int = 5
+    backoff_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
+class PostgresMetastore:
+    host: str = "localhost"
+    port: int = 5433
+    database: str = "contentlake_metastore"
+    user: str = "contentlake"
+    password: str = "contentlake"
+
+
+@dataclass(frozen=True)
+class MetastoreSettings:
+    kind: str = "derby"
+    postgres: PostgresMetastore = field(default_factory=PostgresMetastore)
+
+    def __post_init__(self) -> None:
+        if self.kind not in METASTORE_KINDS:
+            raise ValueError(f"metastore.kind must be one of {METASTORE_KINDS}, got {self.kind!r}")
 
 
 @dataclass(frozen=True)
@@ -71,6 +107,8 @@ class Config:
     ingest: IngestSettings
     embedding: EmbeddingSettings
     index: IndexSettings
+    writes: WriteSettings = field(default_factory=WriteSettings)
+    metastore: MetastoreSettings = field(default_factory=MetastoreSettings)
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -132,6 +170,7 @@ def _resolve_paths(raw: dict[str, Any], root: Path) -> PathSettings:
         warehouse=resolve("warehouse"),
         metastore=resolve("metastore"),
         snapshots=resolve("snapshots"),
+        dead_letter=resolve("dead_letter"),
         ivy=resolve("ivy"),
     )
 
@@ -140,6 +179,7 @@ def _build(profile: str, raw: dict[str, Any], root: Path) -> Config:
     spark = raw["spark"]
     embedding = raw["embedding"]
     index = raw["index"]
+    metastore = raw.get("metastore", {})
     return Config(
         profile=profile,
         database=validate_identifier(raw["database"]),
@@ -165,5 +205,10 @@ def _build(profile: str, raw: dict[str, Any], root: Path) -> Config:
             factory=index["factory"],
             metric=index["metric"],
             keep_snapshots=int(index["keep_snapshots"]),
+        ),
+        writes=WriteSettings(**raw.get("writes", {})),
+        metastore=MetastoreSettings(
+            kind=metastore.get("kind", "derby"),
+            postgres=PostgresMetastore(**metastore.get("postgres", {})),
         ),
     )
