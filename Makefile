@@ -10,7 +10,8 @@ SHARED_MAVEN ?= ../shared/maven/repository
 # The venv's bin first, so spark-submit and the Python workers use the project's Python.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install maven-seed demo test test-slow lint bench clean
+.PHONY: install maven-seed demo test test-slow lint bench clean \
+	metastore-install metastore-up metastore-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,22 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/embed_throughput.py
+
+# A shared Hive metastore on PostgreSQL (metastore.kind: postgres, or CONTENTLAKE_METASTORE=
+# postgres), so an analyst's session reads tables by name while a job writes. The server runs
+# from the lakehouse root ($$CONTENTLAKE_ROOT or ./lakehouse); only its binaries are installed.
+metastore-install:
+	@if command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; \
+	then echo "PostgreSQL server binaries already installed"; \
+	else SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; fi
+
+metastore-up: install
+	$(BIN)/python -m contentlake.metastore up
+
+metastore-down:
+	$(BIN)/python -m contentlake.metastore down
 
 clean:
 	rm -rf ./lakehouse spark-warehouse metastore_db derby.log

@@ -68,6 +68,8 @@ class PostgresMetastore:
     database: str = "contentlake_metastore"
     user: str = "contentlake"
     password: str = "contentlake"
+    # The JDBC driver that `python -m contentlake.metastore up` keeps for Spark's class path.
+    driver_package: str = "org.postgresql:postgresql:42.7.14"
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,10 @@ def load_config(
     """Load ``base.yaml``, overlay ``profiles/<profile>.yaml`` and then ``overrides``.
 
     ``profile`` defaults to ``$CONTENTLAKE_PROFILE`` or ``local``; ``root`` to
-    ``$CONTENTLAKE_ROOT`` or the ``paths.root`` of the files.
+    ``$CONTENTLAKE_ROOT`` or the ``paths.root`` of the files. ``$CONTENTLAKE_METASTORE``
+    (``derby`` or ``postgres``) sets ``metastore.kind`` over the files, ``overrides`` aside:
+    the metastore is a choice of the machine, not of the profile, and spark-submit and
+    Airflow pass the environment on to the job that loads the configuration again.
     """
     profile = profile or os.environ.get("CONTENTLAKE_PROFILE", "local")
     if profile not in PROFILES:
@@ -138,6 +143,8 @@ def load_config(
     raw = deep_merge(
         _load_yaml(CONF_DIR / "base.yaml"), _load_yaml(CONF_DIR / "profiles" / f"{profile}.yaml")
     )
+    if metastore_kind := os.environ.get("CONTENTLAKE_METASTORE"):
+        raw = deep_merge(raw, {"metastore": {"kind": metastore_kind}})
     raw = deep_merge(raw, overrides or {})
     root = root or os.environ.get("CONTENTLAKE_ROOT") or raw["paths"]["root"]
     return _build(profile, raw, Path(root))

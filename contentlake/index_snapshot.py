@@ -220,7 +220,10 @@ def load_snapshot(snapshots_root: Path, name: str | None = None, verify: bool = 
     name = name or current_snapshot_name(snapshots_root)
     if name is None:
         raise SnapshotError(f"no snapshot has been published under {snapshots_root}")
-    folder = snapshots_root / name
+    folder = (snapshots_root / name).resolve()
+    if folder.parent != snapshots_root.resolve():
+        # A name is one folder of the snapshots root; '../x' or an absolute path is not.
+        raise SnapshotError(f"snapshot {name!r} is outside the snapshots root {snapshots_root}")
     manifest_path = folder / MANIFEST_FILE
     if not manifest_path.is_file():
         raise SnapshotError(f"{folder} has no {MANIFEST_FILE}")

@@ -9,6 +9,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
 from contentlake.config import Config
+from contentlake.delta_commits import commit_with_retry
 
 
 def default_run_id(run_date: date) -> str:
@@ -56,11 +57,15 @@ def record_job_run(spark: SparkSession, cfg: Config, result: JobResult) -> None:
         "job string, run_date date, run_id string, rows_in bigint, rows_written bigint, "
         "rows_quarantined bigint, details map<string,string>, finished_at timestamp",
     )
-    (
-        DeltaTable.forName(spark, f"{cfg.database}.job_runs")
-        .alias("t")
-        .merge(row_df.alias("s"), "t.job = s.job and t.run_date = s.run_date")
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
+    commit_with_retry(
+        lambda: (
+            DeltaTable.forName(spark, f"{cfg.database}.job_runs")
+            .alias("t")
+            .merge(row_df.alias("s"), "t.job = s.job and t.run_date = s.run_date")
+            .whenMatchedUpdateAll()
+            .whenNotMatchedInsertAll()
+            .execute()
+        ),
+        "job_runs",
+        cfg.writes,
     )

@@ -1,16 +1,33 @@
-"""Data-quality checks from ``sql/dq/<table>/<check>.sql``, run after each write.
+"""Data-quality checks from ``sql/dq/<table>/<check>.sql``: one assertion per file.
 
-A check is a SELECT that returns the violating rows (zero rows: pass), with its severity
-and description in a comment header::
+A check is a SELECT that returns the violating rows (zero rows: pass). A comment header
+declares its severity, its kind and what it asserts::
 
-    -- severity: fail
-    -- description: every event refers to a catalogue item
-    select event_id, content_id from events where ...
+    -- severity: quarantine
+    -- kind: row
+    -- description: a single event never claims more than a day of watching
+    select event_id from events
+    where _ingest_date = {run_date} and watch_seconds > 86400
 
-The first column identifies a violating row and is sampled into ``dq_results``. A check may
-use ``{run_date}``: it becomes a DATE literal rendered from a ``datetime.date`` object, the
-only value ever substituted. (Spark's own named parameters would be the natural binding,
-but with Delta's SQL extension installed Spark 4.1 reports them as unbound.)
+Kinds:
+
+* ``row`` checks judge each row on its own and are written exactly as
+  ``select <key columns> from <table> where <predicate>``. All row checks of a table run
+  together in one scan (one ``count_if`` per predicate), not one query per check.
+* ``table`` checks (the default) are any SELECT: unique keys, volume against history,
+  freshness, distribution shift. An optional ``-- observe:`` header holds a scalar query
+  whose value is recorded in ``dq_results.observed_value`` on every run, so later runs can
+  compare against the history (the volume check does).
+
+Severities: ``warn`` records and goes on; ``quarantine`` (row checks only) moves violating
+rows to the table's quarantine table before the write commits (see
+:func:`quarantine_rules`); ``fail`` stops the run, restores the table to its version before
+the job, and raises :class:`DataQualityError`.
+
+``{run_date}`` becomes a DATE literal rendered from a ``datetime.date`` object, the only
+value ever substituted; the rest of the SQL comes from reviewed files in the repository,
+never from run-time input. (Spark's own named parameters would be the natural binding, but
+with Delta's SQL extension installed Spark 4.1 reports them as unbound.)
 """
 
 from __future__ import annotations
@@ -25,17 +42,24 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from delta.tables import DeltaTable
-from pyspark.sql import SparkSession
+from pyspark.sql import Column, SparkSession
+from pyspark.sql import functions as F
 
 from contentlake.config import PROFILES, Config, load_config, validate_identifier
+from contentlake.delta_commits import commit_with_retry
 from contentlake.job_cli import JobFailed
-from contentlake.tables import SQL_DIR, table_version, use_database
+from contentlake.tables import SQL_DIR, require_table, table_version, use_database
 
 DQ_DIR = SQL_DIR / "dq"
-SEVERITIES = ("warn", "fail")
+SEVERITIES = ("warn", "quarantine", "fail")
+KINDS = ("row", "table")
 SAMPLE_SIZE = 5
 
-_HEADER = re.compile(r"^--\s*(severity|description)\s*:\s*(.+?)\s*$", re.IGNORECASE)
+_HEADER = re.compile(r"^--\s*(severity|description|kind|observe)\s*:\s*(.+?)\s*$", re.IGNORECASE)
+_ROW_CHECK = re.compile(
+    r"^\s*select\s+(?P<columns>.+?)\s+from\s+(?P<table>\w+)\s+where\s+(?P<predicate>.+?)\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
 logger = logging.getLogger(__name__)
 
 
@@ -46,23 +70,48 @@ class Check:
     severity: str
     description: str
     sql: str
+    kind: str = "table"
+    observe: str | None = None
+    predicate: str | None = None  # row checks: the WHERE clause, violations when true
 
     @classmethod
     def from_file(cls, path: Path) -> Check:
         header = {}
+        body = []
         for line in path.read_text().splitlines():
             match = _HEADER.match(line)
             if match:
                 header[match.group(1).lower()] = match.group(2)
+            elif not line.lstrip().startswith("--"):
+                body.append(line)
+        table = validate_identifier(path.parent.name)
         severity = header.get("severity", "").lower()
+        kind = header.get("kind", "table").lower()
         if severity not in SEVERITIES:
             raise ValueError(f"{path}: severity must be one of {SEVERITIES}, got {severity!r}")
+        if kind not in KINDS:
+            raise ValueError(f"{path}: kind must be one of {KINDS}, got {kind!r}")
+        sql = "\n".join(body).strip()
+        predicate = None
+        if kind == "row":
+            match = _ROW_CHECK.match(sql)
+            if not match or match.group("table").lower() != table.lower():
+                raise ValueError(
+                    f"{path}: a row check must read 'select <columns> from {table} "
+                    "where <predicate>'"
+                )
+            predicate = match.group("predicate")
+        elif severity == "quarantine":
+            raise ValueError(f"{path}: only row checks can quarantine rows")
         return cls(
             name=path.stem,
-            table=validate_identifier(path.parent.name),
+            table=table,
             severity=severity,
             description=header.get("description", ""),
-            sql=path.read_text(),
+            sql=sql,
+            kind=kind,
+            observe=header.get("observe"),
+            predicate=predicate,
         )
 
 
@@ -74,12 +123,13 @@ class CheckResult:
     violation_count: int
     sample_keys: tuple[str, ...]
     duration_ms: int
+    observed_value: float | None = None
 
     @property
     def status(self) -> str:
         if self.violation_count == 0:
             return "pass"
-        return "fail" if self.check.severity == "fail" else "warn"
+        return {"fail": "fail", "quarantine": "quarantined"}.get(self.check.severity, "warn")
 
 
 class DataQualityError(JobFailed):
@@ -96,9 +146,16 @@ class DataQualityError(JobFailed):
         super().__init__("data-quality gate failed:\n  " + "\n  ".join(lines))
 
 
+def checked_tables() -> list[str]:
+    """Every table that has a folder of checks."""
+    return sorted(path.name for path in DQ_DIR.iterdir() if path.is_dir())
+
+
 def load_checks(table: str) -> list[Check]:
     """Every check declared for ``table``, in file-name order."""
-    folder = DQ_DIR / validate_identifier(table)
+    if table not in checked_tables():
+        raise ValueError(f"no data-quality checks for table {table!r} (see {DQ_DIR})")
+    folder = DQ_DIR / table
     return [Check.from_file(path) for path in sorted(folder.glob("*.sql"))]
 
 
@@ -109,23 +166,101 @@ def bind_run_date(sql: str, run_date: date) -> str:
     return sql.replace("{run_date}", f"DATE '{run_date.isoformat()}'")
 
 
-def run_check(spark: SparkSession, check: Check, run_date: date, version: int) -> CheckResult:
-    """Run one check against ``version`` of its table (the latest, read just before)."""
+def quarantine_rules(table: str, run_date: date) -> list[tuple[str, Column]]:
+    """The ``quarantine`` checks of ``table`` as (check name, violation condition) rules.
+
+    An ingest applies them to its staged rows, shaped like ``table``, before it writes, so
+    violating rows reach the quarantine table instead of ``table`` in the same run.
+    """
+    return [
+        (check.name, F.expr(bind_run_date(check.predicate, run_date)))
+        for check in load_checks(table)
+        if check.severity == "quarantine"
+    ]
+
+
+def sample_keys(spark: SparkSession, check: Check, run_date: date) -> tuple[str, ...]:
+    """Up to SAMPLE_SIZE values of the first column the check returns."""
+    rows = spark.sql(bind_run_date(check.sql, run_date)).limit(SAMPLE_SIZE).collect()
+    return tuple(str(row[0]) for row in rows)
+
+
+def run_row_checks(
+    spark: SparkSession, checks: list[Check], run_date: date, version: int
+) -> list[CheckResult]:
+    """Every row check of one table in a single scan: one ``count_if`` per predicate.
+
+    Samples are fetched afterwards only for checks that found violations (a LIMIT query
+    that stops early), so a passing table costs exactly one scan.
+    """
+    if not checks:
+        return []
+    table = validate_identifier(checks[0].table)
     started = time.perf_counter()
-    violations_df = spark.sql(bind_run_date(check.sql, run_date))
-    key = violations_df.columns[0]
-    violations_df = violations_df.cache()
-    count = violations_df.count()
-    samples = [str(row[0]) for row in violations_df.select(key).limit(SAMPLE_SIZE).collect()]
-    violations_df.unpersist()
+    counters = ", ".join(
+        f"count_if(coalesce(({bind_run_date(check.predicate, run_date)}), false)) as c{i}"
+        for i, check in enumerate(checks)
+    )
+    counts = spark.sql(f"select {counters} from {table}").first()
+    scan_ms = int((time.perf_counter() - started) * 1000)
+    results = []
+    for i, check in enumerate(checks):
+        count = int(counts[f"c{i}"])
+        samples = sample_keys(spark, check, run_date) if count else ()
+        results.append(CheckResult(check, run_date, version, count, samples, duration_ms=scan_ms))
+    return results
+
+
+def run_table_check(spark: SparkSession, check: Check, run_date: date, version: int) -> CheckResult:
+    """Run one table-level check (and its observation, if it declares one)."""
+    started = time.perf_counter()
+    count = spark.sql(bind_run_date(check.sql, run_date)).count()
+    samples = sample_keys(spark, check, run_date) if count else ()
+    observed = None
+    if check.observe:
+        value = spark.sql(bind_run_date(check.observe, run_date)).first()[0]
+        observed = None if value is None else float(value)
     return CheckResult(
         check=check,
         run_date=run_date,
         table_version=version,
         violation_count=count,
-        sample_keys=tuple(samples),
+        sample_keys=samples,
         duration_ms=int((time.perf_counter() - started) * 1000),
+        observed_value=observed,
     )
+
+
+def run_checks(
+    spark: SparkSession,
+    table: str,
+    run_date: date,
+    quarantined: dict[str, int] | None = None,
+) -> list[CheckResult]:
+    """Run every check of ``table`` against its latest version, in file-name order.
+
+    ``quarantined`` holds how many staged rows each quarantine check moved aside in this
+    run: those rows never reached the table, so that count is the check's result.
+    """
+    version = table_version(spark, require_table(spark, table))
+    checks = load_checks(table)
+    row_checks = [check for check in checks if check.kind == "row"]
+    by_name = {r.check.name: r for r in run_row_checks(spark, row_checks, run_date, version)}
+    results = []
+    for check in checks:
+        result = by_name.get(check.name) or run_table_check(spark, check, run_date, version)
+        moved = (quarantined or {}).get(check.name, 0)
+        if check.severity == "quarantine" and moved:
+            result = CheckResult(
+                check,
+                run_date,
+                version,
+                moved + result.violation_count,
+                result.sample_keys,
+                result.duration_ms,
+            )
+        results.append(result)
+    return results
 
 
 def run_table_checks(
@@ -135,6 +270,7 @@ def run_table_checks(
     run_date: date,
     run_id: str,
     restore_version: int | None = None,
+    quarantined: dict[str, int] | None = None,
 ) -> list[CheckResult]:
     """Run, record and gate: raises :class:`DataQualityError` if a ``fail`` check fails.
 
@@ -142,8 +278,7 @@ def run_table_checks(
     first RESTOREs the table to it, so the run's data does not stay visible downstream;
     the table's history keeps both the write and the restore.
     """
-    version = table_version(spark, table)
-    results = [run_check(spark, check, run_date, version) for check in load_checks(table)]
+    results = run_checks(spark, table, run_date, quarantined)
     for result in results:
         log = logger.warning if result.status != "pass" else logger.info
         log(
@@ -156,6 +291,7 @@ def run_table_checks(
     record_results(spark, cfg, results, run_id)
     failures = [result for result in results if result.status == "fail"]
     if failures:
+        version = failures[0].table_version
         if restore_version is not None and version != restore_version:
             logger.warning("restoring %s to version %d after a failed gate", table, restore_version)
             spark.sql(f"restore table {table} to version as of {int(restore_version)}")
@@ -180,6 +316,8 @@ def record_results(
             r.check.severity,
             r.violation_count,
             list(r.sample_keys),
+            r.check.kind,
+            r.observed_value,
             r.status,
             r.duration_ms,
             checked_at,
@@ -190,19 +328,24 @@ def record_results(
         rows,
         "run_id string, run_date date, table_name string, table_version bigint, "
         "check_name string, severity string, violation_count bigint, "
-        "sample_keys array<string>, status string, duration_ms bigint, checked_at timestamp",
+        "sample_keys array<string>, check_kind string, observed_value double, status string, "
+        "duration_ms bigint, checked_at timestamp",
     )
-    (
-        DeltaTable.forName(spark, f"{cfg.database}.dq_results")
-        .alias("t")
-        .merge(
-            results_df.alias("s"),
-            "t.run_date = s.run_date and t.table_name = s.table_name "
-            "and t.check_name = s.check_name",
-        )
-        .whenMatchedUpdateAll()
-        .whenNotMatchedInsertAll()
-        .execute()
+    commit_with_retry(
+        lambda: (
+            DeltaTable.forName(spark, f"{cfg.database}.dq_results")
+            .alias("t")
+            .merge(
+                results_df.alias("s"),
+                "t.run_date = s.run_date and t.table_name = s.table_name "
+                "and t.check_name = s.check_name",
+            )
+            .whenMatchedUpdateAll()
+            .whenNotMatchedInsertAll()
+            .execute()
+        ),
+        "dq_results",
+        cfg.writes,
     )
 
 
@@ -212,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     python -m contentlake.quality events --run-date 2026-11-02
     """
     parser = argparse.ArgumentParser(description="Run a table's data-quality checks on demand")
-    parser.add_argument("table", choices=sorted(p.name for p in DQ_DIR.iterdir() if p.is_dir()))
+    parser.add_argument("table", choices=checked_tables())
     parser.add_argument("--run-date", required=True, type=date.fromisoformat)
     parser.add_argument("--run-id", default=None)
     parser.add_argument("--profile", choices=PROFILES, default=None)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from contentlake.transforms.validation import REASON, split_rejected
+from contentlake.transforms.validation import REASON, split_rejected, with_reject_reason
 
 
 @dataclass(frozen=True)
@@ -21,31 +21,59 @@ class SplitCounts:
 
 def write_valid_and_quarantine(
     checked_df: DataFrame,
+    stage: Callable[[DataFrame], DataFrame],
     write_valid: Callable[[DataFrame], None],
     quarantine_rows: Callable[[DataFrame, date], DataFrame],
     quarantine_table: str,
     run_date: date,
+    check_rules: Sequence[tuple[str, Column]] = (),
+    key: str = "record_key",
 ) -> SplitCounts:
     """Split ``checked_df`` on its reject reason and write both halves.
 
-    The quarantine write replaces the run date's earlier rows in one commit, so a rerun
-    leaves the same rows. ``checked_df`` is cached for the duration: both writes and the
-    counts read it.
+    ``stage`` turns valid rows into the target table's shape plus ``source_file`` and
+    ``raw_record``. The quarantine-severity data-quality checks (``check_rules``) then judge
+    the staged rows, so rows they reject go to quarantine with the check's name instead of
+    ever reaching the target. The quarantine write replaces the run date's earlier rows in
+    one commit, so a rerun leaves the same rows. ``checked_df`` is cached for the duration:
+    both writes and the counts read it.
     """
     checked_df = checked_df.cache()
     try:
         valid_df, rejected_df = split_rejected(checked_df)
-        write_valid(valid_df)
-        quarantine_rows(rejected_df, run_date).writeTo(quarantine_table).overwrite(
-            F.col("_ingest_date") == F.lit(run_date)
+        # Checks may scope themselves to the run's rows (``_ingest_date = {run_date}``).
+        staged_df = stage(valid_df).withColumn("_ingest_date", F.lit(run_date))
+        staged_df = with_reject_reason(staged_df, check_rules)
+        passed_df, check_rejected_df = split_rejected(staged_df)
+        write_valid(passed_df)
+        quarantined_df = quarantine_rows(rejected_df, run_date).unionByName(
+            check_quarantine_rows(check_rejected_df, key, run_date), allowMissingColumns=True
         )
+        quarantined_df.writeTo(quarantine_table).overwrite(F.col("_ingest_date") == F.lit(run_date))
         return SplitCounts(
-            written=valid_df.count(),
-            quarantined=rejected_df.count(),
-            reasons=reason_counts(rejected_df),
+            written=passed_df.count(),
+            quarantined=rejected_df.count() + check_rejected_df.count(),
+            reasons={**reason_counts(rejected_df), **reason_counts(check_rejected_df)},
         )
     finally:
         checked_df.unpersist()
+
+
+def check_quarantine_rows(rejected_df: DataFrame, key: str, run_date: date) -> DataFrame:
+    """Staged rows a data-quality check rejected, in the quarantine table's shape."""
+    return rejected_df.select(
+        F.col(REASON).alias("reason"),
+        F.col(key).cast("string").alias("record_key"),
+        "raw_record",
+        "source_file",
+        F.col(REASON).alias("check_name"),
+        F.lit(run_date).alias("_ingest_date"),
+    )
+
+
+def quarantined_by_check(counts: SplitCounts, check_names: Sequence[str]) -> dict[str, int]:
+    """How many rows each named check moved to quarantine in this run."""
+    return {name: int(counts.reasons.get(f"quarantined.{name}", 0)) for name in check_names}
 
 
 def reason_counts(rejected_df: DataFrame) -> dict[str, str]:

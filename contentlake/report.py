@@ -20,7 +20,12 @@ from pyspark.sql import SparkSession
 
 from contentlake.index_snapshot import Snapshot
 
-STATUS_COLOURS = {"pass": "#2e7d32", "warn": "#f9a825", "fail": "#c62828"}
+STATUS_COLOURS = {
+    "pass": "#2e7d32",
+    "warn": "#f9a825",
+    "quarantined": "#ef6c00",
+    "fail": "#c62828",
+}
 
 
 def write_pipeline_report(

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from contentlake.config import Config
+from contentlake.metastore import driver_jar_path, jdbc_url
 
 JOBS_DIR = Path(__file__).resolve().parent.parent / "jobs"
 
@@ -19,17 +20,54 @@ def spark_conf(cfg: Config) -> dict[str, str]:
     conf = {"spark.sql.warehouse.dir": str(cfg.paths.warehouse), **cfg.spark.conf}
     if cfg.paths.ivy:
         conf["spark.jars.ivy"] = str(cfg.paths.ivy)
-    if is_local(cfg):
+    if cfg.metastore.kind == "postgres":
+        conf.update(postgres_metastore_conf(cfg))
+    elif is_local(cfg):
         # The embedded Derby metastore lives beside the warehouse so that tables are found
         # by name in the next run; clusters bring their own hive-site.xml instead.
         conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
             f"jdbc:derby:;databaseName={cfg.paths.metastore}/metastore_db;create=true"
         )
         conf["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={cfg.paths.metastore}"
+    if is_local(cfg):
         # Python workers must run the interpreter that has this project installed, not
         # whichever python3 happens to be first on PATH.
         conf.setdefault("spark.pyspark.python", sys.executable)
     return conf
+
+
+def postgres_metastore_conf(cfg: Config) -> dict[str, str]:
+    """The Hive client settings for the shared PostgreSQL metastore (``metastore.kind``).
+
+    DataNucleus creates the metastore tables in the empty database as they are first used,
+    so no Hive ``schematool`` is needed; the schema check is off because nothing records its
+    version. Tables and columns only, not foreign keys (``autoCreateAll`` would add them):
+    DataNucleus creates a table lazily on a second connection while the first holds an open
+    transaction, and on PostgreSQL ``ALTER TABLE ... ADD CONSTRAINT ... REFERENCES "TBLS"``
+    then waits forever for the lock that the first connection's insert into TBLS holds (seen
+    on the first CREATE TABLE of a job). Hive deletes dependent rows itself, so nothing
+    relies on the keys.
+    """
+    postgres = cfg.metastore.postgres
+    return {
+        "spark.hadoop.javax.jdo.option.ConnectionURL": jdbc_url(postgres),
+        "spark.hadoop.javax.jdo.option.ConnectionDriverName": "org.postgresql.Driver",
+        "spark.hadoop.javax.jdo.option.ConnectionUserName": postgres.user,
+        "spark.hadoop.javax.jdo.option.ConnectionPassword": postgres.password,
+        "spark.hadoop.datanucleus.schema.autoCreateAll": "false",
+        "spark.hadoop.datanucleus.schema.autoCreateTables": "true",
+        "spark.hadoop.datanucleus.schema.autoCreateColumns": "true",
+        "spark.hadoop.datanucleus.schema.autoCreateConstraints": "false",
+        "spark.hadoop.hive.metastore.schema.verification": "false",
+        # The driver must be on the JVM's own class path; `--packages` is not enough. With
+        # Java 17 the builtin Hive client is not isolated, so DataNucleus' connection pool
+        # (commons-dbcp from pyspark/jars, on the system class path) calls DriverManager,
+        # which only hands out drivers that the caller's class loader can see: the jars of
+        # `--packages` live in a child loader, and the pool fails with "No suitable driver".
+        # The class path is fixed when the JVM starts, before Spark resolves packages, so
+        # it names a copy kept with the metastore (`python -m contentlake.metastore up`).
+        "spark.driver.extraClassPath": str(driver_jar_path(cfg)),
+    }
 
 
 def is_local(cfg: Config) -> bool:

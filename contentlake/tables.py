@@ -51,6 +51,18 @@ def has_constraint(spark: SparkSession, table: str, constraint: str) -> bool:
     return f"delta.constraints.{constraint.lower()}" in (properties["properties"] or {})
 
 
+def require_table(spark: SparkSession, table: str) -> str:
+    """``table`` if it is a plain identifier naming a table of the current database.
+
+    Names from configuration or the command line pass here before they reach SQL text.
+    """
+    validate_identifier(table)
+    if not spark.catalog.tableExists(table):
+        database = spark.catalog.currentDatabase()
+        raise ValueError(f"table {table!r} does not exist in database {database!r}")
+    return table
+
+
 def table_version(spark: SparkSession, table: str) -> int:
     """The latest committed Delta version of ``table``."""
     history = DeltaTable.forName(spark, validate_identifier(table)).history(1)

@@ -17,6 +17,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from contentlake.config import Config
+from contentlake.delta_commits import commit_with_retry
 from contentlake.job_cli import job_main
 from contentlake.job_runs import JobResult, default_run_id, record_job_run
 from contentlake.observability import timed_stage
@@ -37,8 +38,12 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         *FEATURE_COLUMNS
     )
     with timed_stage(logger, "write content_daily_features"):
-        features_df.writeTo("content_daily_features").overwrite(
-            F.col("feature_date") == F.lit(run_date)
+        commit_with_retry(
+            lambda: features_df.writeTo("content_daily_features").overwrite(
+                F.col("feature_date") == F.lit(run_date)
+            ),
+            "content_daily_features",
+            cfg.writes,
         )
     written = spark.table("content_daily_features").filter(F.col("feature_date") == F.lit(run_date))
     result = JobResult(

@@ -21,6 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from contentlake.config import Config
+from contentlake.delta_commits import commit_with_retry
 from contentlake.job_cli import job_main
 from contentlake.job_runs import JobResult, default_run_id, record_job_run
 from contentlake.observability import timed_stage
@@ -62,7 +63,11 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
     try:
         if embedded:
             with timed_stage(logger, "merge content_embeddings"):
-                merge_embeddings(spark, vectors_df)
+                # The source stays persisted: a retry re-MERGEs the same vectors against
+                # the new snapshot without running the model again.
+                commit_with_retry(
+                    lambda: merge_embeddings(spark, vectors_df), "content_embeddings", cfg.writes
+                )
         logger.info("embedded %d items with %s (%s)", embedded, settings.model, model_version)
     finally:
         vectors_df.unpersist()

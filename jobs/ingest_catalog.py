@@ -20,21 +20,27 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from contentlake.config import Config
+from contentlake.delta_commits import commit_with_retry
 from contentlake.job_cli import JobFailed, job_main
 from contentlake.job_runs import JobResult, default_run_id, record_job_run
+from contentlake.landing import LandingError, collect_landing_day
 from contentlake.observability import timed_stage
-from contentlake.quality import run_table_checks
-from contentlake.quarantine import write_valid_and_quarantine
+from contentlake.quality import quarantine_rules, run_table_checks
+from contentlake.quarantine import quarantined_by_check, write_valid_and_quarantine
+from contentlake.schema_drift import decide_extra_columns, log_extra_columns
 from contentlake.tables import ensure_tables, table_version
 from contentlake.transforms.catalog import (
+    CATALOG_JSON_SCHEMA,
     catalog_quarantine_rows,
     latest_version_per_content,
     parse_catalog_lines,
+    staged_content,
     with_catalog_reject_reason,
     with_typed_content_columns,
 )
 
 JOB = "ingest_catalog"
+CATALOG_FILE_PATTERNS = ("*.json*",)
 logger = logging.getLogger(__name__)
 
 
@@ -43,7 +49,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
     ensure_tables(spark, cfg)
     version_before = table_version(spark, "content")
     with timed_stage(logger, "land bronze_catalog"):
-        land_bronze(spark, cfg, run_date)
+        landing_details = land_bronze(spark, cfg, run_date)
     lines_df = spark.table("bronze_catalog").filter(F.col("_ingest_date") == F.lit(run_date))
 
     tolerance = timedelta(minutes=cfg.ingest.future_tolerance_minutes)
@@ -52,13 +58,24 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         .transform(with_typed_content_columns)
         .transform(with_catalog_reject_reason, run_date, tolerance)
     )
+    check_rules = quarantine_rules("content", run_date)
     with timed_stage(logger, "write content and content_quarantine"):
-        counts = write_valid_and_quarantine(
-            checked_df,
-            lambda valid_df: merge_content(spark, latest_version_per_content(valid_df), run_date),
-            catalog_quarantine_rows,
-            "content_quarantine",
-            run_date,
+        # A commit conflict retries the whole split: both writes are idempotent.
+        counts = commit_with_retry(
+            lambda: write_valid_and_quarantine(
+                checked_df,
+                stage=staged_content,
+                write_valid=lambda staged_df: merge_content(
+                    spark, latest_version_per_content(staged_df), run_date
+                ),
+                quarantine_rows=catalog_quarantine_rows,
+                quarantine_table="content_quarantine",
+                run_date=run_date,
+                check_rules=check_rules,
+                key="content_id",
+            ),
+            "content and content_quarantine",
+            cfg.writes,
         )
     result = JobResult(
         job=JOB,
@@ -67,22 +84,38 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         rows_in=lines_df.count(),
         rows_written=counts.written,
         rows_quarantined=counts.quarantined,
-        details=counts.reasons,
+        details={**counts.reasons, **landing_details},
     )
     with timed_stage(logger, "dq content"):
-        run_table_checks(spark, cfg, "content", run_date, run_id, restore_version=version_before)
+        run_table_checks(
+            spark,
+            cfg,
+            "content",
+            run_date,
+            run_id,
+            restore_version=version_before,
+            quarantined=quarantined_by_check(counts, [name for name, _ in check_rules]),
+        )
     record_job_run(spark, cfg, result)
     return result
 
 
-def land_bronze(spark: SparkSession, cfg: Config, run_date: date) -> None:
-    """Copy the day's landing lines verbatim into ``bronze_catalog`` (replacing a rerun's)."""
-    landing = cfg.paths.landing / "catalog" / f"date={run_date.isoformat()}"
-    files = sorted(str(path) for path in landing.glob("*.json*"))
-    if not files:
-        raise JobFailed(f"no catalogue landing files for {run_date} under {landing}")
+def land_bronze(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, str]:
+    """Copy the day's landing lines verbatim into ``bronze_catalog`` (replacing a rerun's);
+    return the landing details for the result.
+
+    Unreadable files move to the dead-letter folder first. Fields beyond the contract stay
+    in the verbatim ``raw_line`` whatever ``ingest.extra_columns`` says ("evolve" only
+    reports them as kept for later promotion, "ignore" warns); ``content`` never gets them.
+    """
+    try:
+        day = collect_landing_day(
+            cfg.paths.landing, cfg.paths.dead_letter, "catalog", run_date, CATALOG_FILE_PATTERNS
+        )
+    except LandingError as err:
+        raise JobFailed(str(err)) from err
     lines_df = (
-        spark.read.text(files)
+        spark.read.text([str(path) for path in day.readable])
         .select(
             F.col("value").alias("raw_line"),
             F.col("_metadata.file_path").alias("source_file"),
@@ -91,7 +124,30 @@ def land_bronze(spark: SparkSession, cfg: Config, run_date: date) -> None:
         # Blank lines carry no record; everything else, even broken JSON, is kept.
         .filter(F.trim("raw_line") != "")
     )
-    lines_df.writeTo("bronze_catalog").overwrite(F.col("_ingest_date") == F.lit(run_date))
+    commit_with_retry(
+        lambda: lines_df.writeTo("bronze_catalog").overwrite(
+            F.col("_ingest_date") == F.lit(run_date)
+        ),
+        "bronze_catalog",
+        cfg.writes,
+    )
+    seen_in = extra_catalog_fields(
+        spark.table("bronze_catalog").filter(F.col("_ingest_date") == F.lit(run_date))
+    )
+    extra = decide_extra_columns(seen_in, cfg.ingest.extra_columns)
+    log_extra_columns("catalog", seen_in, extra)
+    return {**day.details(), **extra.details()}
+
+
+def extra_catalog_fields(lines_df: DataFrame) -> dict[str, list[str]]:
+    """Top-level JSON fields outside the contract -> the files whose lines carry them."""
+    fields_df = (
+        lines_df.select(F.explode(F.json_object_keys("raw_line")).alias("field"), "source_file")
+        .filter(~F.col("field").isin(*CATALOG_JSON_SCHEMA.fieldNames()))
+        .groupBy("field")
+        .agg(F.sort_array(F.collect_set("source_file")).alias("files"))
+    )
+    return {row.field: list(row.files) for row in fields_df.collect()}
 
 
 def merge_content(spark: SparkSession, latest_df: DataFrame, run_date: date) -> None:

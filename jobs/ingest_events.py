@@ -14,29 +14,52 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
+from functools import reduce
+from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from contentlake.config import Config
+from contentlake.delta_commits import commit_with_retry
 from contentlake.job_cli import JobFailed, job_main
 from contentlake.job_runs import JobResult, default_run_id, record_job_run
+from contentlake.landing import (
+    LandingError,
+    collect_landing_day,
+    file_format,
+    parquet_columns,
+    read_csv_header,
+)
 from contentlake.observability import timed_stage
-from contentlake.quality import run_table_checks
-from contentlake.quarantine import write_valid_and_quarantine
+from contentlake.quality import quarantine_rules, run_table_checks
+from contentlake.quarantine import quarantined_by_check, write_valid_and_quarantine
+from contentlake.schema_drift import (
+    columns_by_file,
+    compare_columns,
+    contract_violation,
+    decide_extra_columns,
+    log_extra_columns,
+)
 from contentlake.tables import ensure_tables, table_version
 from contentlake.transforms.events import (
-    EVENTS_CSV_SCHEMA,
+    EVENT_COLUMNS,
     RAW_EVENT_COLUMNS,
     events_quarantine_rows,
-    typed_events,
+    staged_events,
     with_already_ingested_rejected,
     with_event_reject_reason,
     with_typed_event_columns,
 )
 
 JOB = "ingest_events"
+EVENT_FILE_PATTERNS = ("*.csv*", "*.parquet")
+# bronze_events columns that are not landing data: a landing column by these names is ignored.
+BRONZE_BOOKKEEPING = ("_corrupt_record", "source_file", "_ingest_date")
 logger = logging.getLogger(__name__)
 
 
@@ -45,7 +68,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
     ensure_tables(spark, cfg)
     version_before = table_version(spark, "events")
     with timed_stage(logger, "land bronze_events"):
-        land_bronze(spark, cfg, run_date)
+        landing_details = land_bronze(spark, cfg, run_date)
     raw_df = spark.table("bronze_events").filter(F.col("_ingest_date") == F.lit(run_date))
 
     ingested_elsewhere_df = spark.table("events").filter(F.col("_ingest_date") != F.lit(run_date))
@@ -55,13 +78,23 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         .transform(with_event_reject_reason, spark.table("content"), run_date, tolerance)
         .transform(with_already_ingested_rejected, ingested_elsewhere_df)
     )
+    check_rules = quarantine_rules("events", run_date)
     with timed_stage(logger, "write events and events_quarantine"):
-        counts = write_valid_and_quarantine(
-            checked_df,
-            lambda valid_df: replace_ingested_events(valid_df, run_date),
-            events_quarantine_rows,
-            "events_quarantine",
-            run_date,
+        # A commit conflict retries the whole split, not just the commit: the duplicate
+        # check must see what the concurrent writer stored.
+        counts = commit_with_retry(
+            lambda: write_valid_and_quarantine(
+                checked_df,
+                stage=staged_events,
+                write_valid=lambda staged_df: replace_ingested_events(staged_df, run_date),
+                quarantine_rows=events_quarantine_rows,
+                quarantine_table="events_quarantine",
+                run_date=run_date,
+                check_rules=check_rules,
+                key="event_id",
+            ),
+            "events and events_quarantine",
+            cfg.writes,
         )
     result = JobResult(
         job=JOB,
@@ -70,44 +103,160 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         rows_in=raw_df.count(),
         rows_written=counts.written,
         rows_quarantined=counts.quarantined,
-        details=counts.reasons,
+        details={**counts.reasons, **landing_details},
     )
     with timed_stage(logger, "dq events"):
-        run_table_checks(spark, cfg, "events", run_date, run_id, restore_version=version_before)
+        run_table_checks(
+            spark,
+            cfg,
+            "events",
+            run_date,
+            run_id,
+            restore_version=version_before,
+            quarantined=quarantined_by_check(counts, [name for name, _ in check_rules]),
+        )
         run_table_checks(spark, cfg, "events_quarantine", run_date, run_id)
     record_job_run(spark, cfg, result)
     return result
 
 
-def replace_ingested_events(valid_df: DataFrame, run_date: date) -> None:
+def replace_ingested_events(staged_df: DataFrame, run_date: date) -> None:
     """One atomic commit replaces what this run date ingested before, whichever
     event_date partitions those rows live in."""
-    typed_events(valid_df).withColumn("_ingest_date", F.lit(run_date)).writeTo("events").overwrite(
-        F.col("_ingest_date") == F.lit(run_date)
+    staged_df.select(*EVENT_COLUMNS, F.lit(run_date).alias("_ingest_date")).writeTo(
+        "events"
+    ).overwrite(F.col("_ingest_date") == F.lit(run_date))
+
+
+def land_bronze(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, str]:
+    """Copy the day's landing rows (CSV with a header, or Parquet), as strings, into
+    ``bronze_events``, replacing a rerun's; return the landing details for the result.
+
+    Unreadable files move to the dead-letter folder first. A file lacking a contract
+    column stops the job; extra columns follow ``ingest.extra_columns``.
+    """
+    try:
+        day = collect_landing_day(
+            cfg.paths.landing, cfg.paths.dead_letter, "events", run_date, EVENT_FILE_PATTERNS
+        )
+        declared = [
+            compare_columns(str(path), _declared_columns(path), RAW_EVENT_COLUMNS)
+            for path in day.readable
+        ]
+    except LandingError as err:
+        raise JobFailed(str(err)) from err
+    violation = contract_violation(declared)
+    if violation:
+        raise JobFailed(violation)
+    extra = decide_extra_columns(
+        [name for checked in declared for name in checked.extra],
+        cfg.ingest.extra_columns,
+        reserved=BRONZE_BOOKKEEPING,
     )
-
-
-def land_bronze(spark: SparkSession, cfg: Config, run_date: date) -> None:
-    """Copy the day's CSV rows, as strings, into ``bronze_events`` (replacing a rerun's)."""
-    landing = cfg.paths.landing / "events" / f"date={run_date.isoformat()}"
-    files = sorted(str(path) for path in landing.glob("*.csv*"))
-    if not files:
-        raise JobFailed(f"no event landing files for {run_date} under {landing}")
-    rows_df = spark.read.csv(
-        files,
-        header=True,
-        schema=EVENTS_CSV_SCHEMA,
-        mode="PERMISSIVE",
-        columnNameOfCorruptRecord="_corrupt_record",
-        # Check the header against the expected columns instead of trusting positions.
-        enforceSchema=False,
-    ).select(
+    log_extra_columns("events", columns_by_file(declared), extra)
+    wanted = (*RAW_EVENT_COLUMNS, *extra.keep)
+    frames, csv_by_header = [], {}
+    for path, checked in zip(day.readable, declared, strict=True):
+        if file_format(path) == "parquet":
+            frames.append(_read_parquet(spark, path, checked.columns, wanted))
+        else:
+            csv_by_header.setdefault(checked.columns, []).append(str(path))
+    frames += [_read_csv(spark, files, header, wanted) for header, files in csv_by_header.items()]
+    rows_df = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames).select(
         *RAW_EVENT_COLUMNS,
+        *extra.keep,
         "_corrupt_record",
-        F.col("_metadata.file_path").alias("source_file"),
+        "source_file",
         F.lit(run_date).alias("_ingest_date"),
     )
-    rows_df.writeTo("bronze_events").overwrite(F.col("_ingest_date") == F.lit(run_date))
+    writer = rows_df.writeTo("bronze_events")
+    if extra.keep:
+        # Delta schema evolution: the new columns are added to bronze_events in this commit.
+        writer = writer.option("mergeSchema", "true")
+    with _csv_field_count_checked(spark):
+        commit_with_retry(
+            lambda: writer.overwrite(F.col("_ingest_date") == F.lit(run_date)),
+            "bronze_events",
+            cfg.writes,
+        )
+    return {**day.details(), **extra.details()}
+
+
+@contextmanager
+def _csv_field_count_checked(spark: SparkSession) -> Iterator[None]:
+    """Parse every CSV field while reading: with column pruning (ignored extra columns) the
+    parser skips the field-count check, and a row with too many or too few fields would
+    pass as valid instead of landing in _corrupt_record."""
+    key = "spark.sql.csv.parser.columnPruning.enabled"
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, "false")
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
+
+
+def _declared_columns(path: Path) -> list[str]:
+    if file_format(path) == "parquet":
+        return parquet_columns(path)
+    return read_csv_header(path)
+
+
+def _read_csv(
+    spark: SparkSession, files: list[str], header: tuple[str, ...], wanted: tuple[str, ...]
+) -> DataFrame:
+    """CSV files sharing one header, as string columns named by it (``wanted`` ones only).
+
+    The header was read and checked already, so Spark reads positional columns and only
+    skips the header row; a row with too many or too few fields lands in _corrupt_record.
+    """
+    positional = [T.StructField(f"_c{i}", T.StringType()) for i in range(len(header))]
+    file_df = spark.read.csv(
+        files,
+        header=True,
+        schema=T.StructType([*positional, T.StructField("_corrupt_record", T.StringType())]),
+        mode="PERMISSIVE",
+        columnNameOfCorruptRecord="_corrupt_record",
+        enforceSchema=True,
+    )
+    return file_df.select(
+        *[F.col(f"_c{i}").alias(name) for i, name in enumerate(header) if name in wanted],
+        "_corrupt_record",
+        F.col("_metadata.file_path").alias("source_file"),
+    )
+
+
+def _read_parquet(
+    spark: SparkSession, path: Path, columns: tuple[str, ...], wanted: tuple[str, ...]
+) -> DataFrame:
+    """One Parquet file with its ``wanted`` columns cast to strings; read alone, since
+    another file may type the same column differently."""
+    file_df = spark.read.parquet(str(path))
+    return file_df.select(
+        *[
+            _as_string(file_df, source).alias(name)
+            for source, name in zip(file_df.columns, columns, strict=True)
+            if name in wanted
+        ],
+        F.lit(None).cast("string").alias("_corrupt_record"),
+        F.col("_metadata.file_path").alias("source_file"),
+    )
+
+
+def _as_string(df: DataFrame, column: str) -> Column:
+    """A Parquet column as the string a CSV would carry; timestamps as ISO-8601."""
+    dtype = df.schema[column].dataType
+    if isinstance(dtype, T.TimestampType):
+        return F.date_format(df[column], "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX")
+    if isinstance(dtype, T.TimestampNTZType):
+        # No offset: quarantined as invalid_timestamp, like a CSV value without one.
+        return F.date_format(df[column], "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
+    if isinstance(dtype, (T.StructType, T.ArrayType, T.MapType)):
+        return F.to_json(df[column])
+    return df[column].cast("string")
 
 
 def main(argv: list[str] | None = None) -> int:

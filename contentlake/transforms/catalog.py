@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -78,6 +78,12 @@ def with_typed_content_columns(parsed_df: DataFrame) -> DataFrame:
     )
 
 
+def dropped_by_parsing(field: str) -> Column:
+    """The line gives ``field`` a value of the wrong JSON type (``"genres": "drama"``):
+    from_json nulls that one field and keeps the others, so compare with the raw text."""
+    return F.get_json_object("raw_line", f"$.{field}").isNotNull() & F.col(f"raw.{field}").isNull()
+
+
 def with_catalog_reject_reason(
     typed_df: DataFrame, run_date: date, future_tolerance: timedelta
 ) -> DataFrame:
@@ -88,6 +94,8 @@ def with_catalog_reject_reason(
         ("missing_content_id", F.trim(F.coalesce("content_id", F.lit(""))) == ""),
         ("missing_title", F.trim(F.coalesce("title", F.lit(""))) == ""),
         ("invalid_content_type", ~F.col("content_type").isin(*CONTENT_TYPES)),
+        ("invalid_genres", dropped_by_parsing("genres")),
+        ("invalid_tags", dropped_by_parsing("tags")),
         (
             "invalid_duration",
             is_unparseable(F.col("raw.duration_seconds"), F.col("duration_seconds")),
@@ -110,6 +118,11 @@ def latest_version_per_content(valid_df: DataFrame) -> DataFrame:
     """One row per content_id: the newest ``updated_at`` of this batch."""
     newest = F.max_by(F.struct(*CONTENT_COLUMNS), "updated_at").alias("latest")
     return valid_df.groupBy("content_id").agg(newest).select("latest.*")
+
+
+def staged_content(valid_df: DataFrame) -> DataFrame:
+    """Valid lines typed like ``content``, with where they came from and the raw line."""
+    return valid_df.select(*CONTENT_COLUMNS, "source_file", F.col("raw_line").alias("raw_record"))
 
 
 def catalog_quarantine_rows(rejected_df: DataFrame, run_date: date) -> DataFrame:

@@ -111,17 +111,31 @@ def with_already_ingested_rejected(df: DataFrame, ingested_ids_df: DataFrame) ->
     ).drop("_seen_event_id")
 
 
-def typed_events(valid_df: DataFrame) -> DataFrame:
-    """Valid rows in the events table's shape (without ingest bookkeeping)."""
-    return valid_df.select(
-        "event_id",
-        "user_id",
-        "content_id",
+def typed_event_columns() -> list[Column]:
+    """The events table's columns (without ingest bookkeeping) from checked rows."""
+    return [
+        F.col("event_id"),
+        F.col("user_id"),
+        F.col("content_id"),
         F.col("ev_event_type").alias("event_type"),
         F.col("ev_event_ts").alias("event_ts"),
         F.to_date("ev_event_ts").alias("event_date"),
         F.col("ev_watch_seconds").alias("watch_seconds"),
-        "device",
+        F.col("device"),
+    ]
+
+
+def typed_events(valid_df: DataFrame) -> DataFrame:
+    """Valid rows in the events table's shape (without ingest bookkeeping)."""
+    return valid_df.select(*typed_event_columns())
+
+
+def staged_events(valid_df: DataFrame) -> DataFrame:
+    """Valid rows typed like ``events``, with where they came from and the raw record."""
+    return valid_df.select(
+        *typed_event_columns(),
+        "source_file",
+        F.to_json(F.struct(*RAW_EVENT_COLUMNS)).alias("raw_record"),
     )
 
 

@@ -8,6 +8,8 @@ create table if not exists dq_results (
   severity string not null,
   violation_count bigint not null,
   sample_keys array<string>,
+  check_kind string not null,
+  observed_value double,
   status string not null,
   duration_ms bigint not null,
   checked_at timestamp not null

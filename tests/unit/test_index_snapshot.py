@@ -117,3 +117,12 @@ def test_approximate_index_factories_build(tmp_path):
     assert (found[:, 0] == np.arange(20)).mean() >= 0.9
     with pytest.raises(ValueError, match="unknown metric"):
         build_index(vectors, "Flat", "cosine")
+
+
+def test_a_snapshot_name_outside_the_snapshots_root_is_refused(tmp_path):
+    root = tmp_path / "snapshots"
+    publish(root, date(2026, 11, 1), ["c1", "c2"], unit_vectors(2))
+    (tmp_path / "elsewhere").mkdir()
+    for name in ("../elsewhere", str(tmp_path / "elsewhere")):
+        with pytest.raises(SnapshotError, match="outside the snapshots root"):
+            load_snapshot(root, name)

@@ -1,5 +1,5 @@
 -- severity: warn
+-- kind: row
 -- description: episodes name the series they belong to
-select content_id
-from content
+select content_id from content
 where content_type = 'episode' and series_id is null

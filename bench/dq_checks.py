@@ -1,0 +1,196 @@
+"""Data-quality suite cost on a 10M-row events table, against one count(*) scan.
+
+    python bench/dq_checks.py --rows 10000000
+
+Builds (once, then reuses under ``--root``) an ``events`` table of ``--rows`` rows for one
+ingest date, plus the ``content`` table they refer to, with a sprinkle of violations so
+that failing checks also fetch their samples. Then it times, best of ``--repeat``:
+
+- count:     ``select count(*) from events`` (Delta's metadata-only count switched off,
+             so it is a real scan of the files, as a one-query check would be);
+- row scan:  every row-level check of ``events`` in its single fused scan;
+- suite:     every check of ``events``, row and table level, as the pipeline runs them;
+- per-check: the same suite the naive way, one query (count + samples) per check file.
+
+With ``--gx`` it also runs the row-level checks as Great Expectations expectations on the
+same table, if Great Expectations is installed. The last line is
+``ratio=<suite / count scan>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from contentlake.config import load_config
+from contentlake.quality import (
+    SAMPLE_SIZE,
+    bind_run_date,
+    load_checks,
+    run_checks,
+    run_row_checks,
+)
+from contentlake.session import build_spark
+from contentlake.tables import ensure_tables, table_version
+
+RUN_DATE = date(2026, 11, 1)
+ITEMS = 20_000
+
+
+def build_tables(spark: SparkSession, rows: int) -> None:
+    """Content items and ``rows`` events of RUN_DATE, 0.1% with an unknown device."""
+    spark.range(ITEMS).select(
+        F.format_string("c%06d", "id").alias("content_id"),
+        F.element_at(
+            F.array(*map(F.lit, ("movie", "episode", "clip"))), (F.col("id") % 3 + 1).cast("int")
+        ).alias("content_type"),
+        F.concat(F.lit("Title "), F.col("id")).alias("title"),
+        F.lit("A description.").alias("description"),
+        F.array(F.lit("drama")).alias("genres"),
+        F.array(F.lit("tag")).alias("tags"),
+        F.lit("en").alias("language"),
+        (F.col("id") % 5000 + 60).cast("int").alias("duration_seconds"),
+        F.lit(date(2020, 1, 1)).alias("release_date"),
+        F.lit("2026-11-01 00:00:00").cast("timestamp").alias("updated_at"),
+        F.lit(None).cast("string").alias("series_id"),
+        F.lit(RUN_DATE).alias("_ingest_date"),
+    ).writeTo("content").overwrite(F.lit(True))
+    event_types = F.array(
+        *map(F.lit, ("impression", "play", "pause", "complete", "click", "like", "share"))
+    )
+    devices = F.array(*map(F.lit, ("tv", "mobile", "web", "tablet")))
+    seconds = (F.col("id") * 7919) % 86_400
+    spark.range(rows, numPartitions=16).select(
+        F.format_string("e20261101%07d", "id").alias("event_id"),
+        F.format_string("u%06d", F.col("id") % 50_000).alias("user_id"),
+        F.format_string("c%06d", (F.col("id") * 31) % ITEMS).alias("content_id"),
+        F.element_at(event_types, (F.col("id") % 7 + 1).cast("int")).alias("event_type"),
+        F.timestamp_seconds(F.unix_timestamp(F.lit("2026-11-01 00:00:00")) + seconds).alias(
+            "event_ts"
+        ),
+        F.lit(RUN_DATE).alias("event_date"),
+        (F.col("id") % 3000).cast("double").alias("watch_seconds"),
+        F.when(F.col("id") % 1000 == 0, F.lit("fridge"))
+        .otherwise(F.element_at(devices, (F.col("id") % 4 + 1).cast("int")))
+        .alias("device"),
+        F.lit(RUN_DATE).alias("_ingest_date"),
+    ).writeTo("events").overwrite(F.lit(True))
+
+
+def best_of(repeat: int, action) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def per_check_way(spark: SparkSession) -> None:
+    """One query per check file: count the violating rows, then fetch samples."""
+    for check in load_checks("events"):
+        violations_df = spark.sql(bind_run_date(check.sql, RUN_DATE))
+        if violations_df.count():
+            violations_df.limit(SAMPLE_SIZE).collect()
+
+
+def great_expectations_way(spark: SparkSession) -> float | None:
+    try:
+        import great_expectations as gx
+    except ImportError:
+        print("great_expectations is not installed: skipping the GX comparison")
+        return None
+    context = gx.get_context(mode="ephemeral")
+    source = context.data_sources.add_spark("bench")
+    asset = source.add_dataframe_asset("events")
+    batch_definition = asset.add_batch_definition_whole_dataframe("all")
+    suite = context.suites.add(gx.ExpectationSuite(name="events_rows"))
+    for column in ("event_id", "user_id", "content_id"):
+        suite.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column=column))
+    suite.add_expectation(
+        gx.expectations.ExpectColumnValuesToBeInSet(
+            column="event_type",
+            value_set=["impression", "play", "pause", "complete", "click", "like", "share"],
+        )
+    )
+    suite.add_expectation(
+        gx.expectations.ExpectColumnValuesToBeInSet(
+            column="device", value_set=["tv", "mobile", "web", "tablet"]
+        )
+    )
+    suite.add_expectation(
+        gx.expectations.ExpectColumnValuesToMatchRegex(
+            column="event_id", regex=r"^e[0-9]{8}[0-9]{7}$"
+        )
+    )
+    suite.add_expectation(
+        gx.expectations.ExpectColumnValuesToBeBetween(
+            column="watch_seconds", min_value=0, max_value=86_400
+        )
+    )
+    events_df = spark.table("events")
+
+    def validate() -> None:
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": events_df})
+        batch.validate(suite)
+
+    return validate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--root", default=str(Path(tempfile.gettempdir()) / "contentlake-dq-bench"))
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--gx", action="store_true", help="also time Great Expectations")
+    args = parser.parse_args()
+
+    cfg = load_config("local", root=args.root, overrides={"database": "dq_bench"})
+    spark = build_spark(cfg)
+    spark.sparkContext.setLogLevel("ERROR")
+    # A count(*) answered from the Delta log reads no data: switch that off so the
+    # baseline is a real scan.
+    spark.conf.set("spark.databricks.delta.optimizeMetadataOnlyQueries.enabled", "false")
+    ensure_tables(spark, cfg)
+    if args.rebuild or spark.table("events").limit(1).count() == 0:
+        started = time.perf_counter()
+        build_tables(spark, args.rows)
+        print(f"built {args.rows:,} events in {time.perf_counter() - started:.1f}s")
+    rows = spark.table("events").count()
+    version = table_version(spark, "events")
+    row_checks = [check for check in load_checks("events") if check.kind == "row"]
+    print(
+        f"events: {rows:,} rows; {len(load_checks('events'))} checks, {len(row_checks)} row-level"
+    )
+
+    # One untimed pass warms the JVM, the file listing and the OS page cache for all sides.
+    spark.sql("select count(*) from events").collect()
+    run_checks(spark, "events", RUN_DATE)
+
+    count_s = best_of(args.repeat, lambda: spark.sql("select count(*) from events").collect())
+    row_scan_s = best_of(args.repeat, lambda: run_row_checks(spark, row_checks, RUN_DATE, version))
+    suite_s = best_of(args.repeat, lambda: run_checks(spark, "events", RUN_DATE))
+    per_check_s = best_of(args.repeat, lambda: per_check_way(spark))
+    print(f"count(*) scan      {count_s:8.2f}s")
+    print(f"row checks (fused) {row_scan_s:8.2f}s  = {row_scan_s / count_s:.2f} x count")
+    print(f"full suite         {suite_s:8.2f}s  = {suite_s / count_s:.2f} x count")
+    print(f"one query a check  {per_check_s:8.2f}s  = {per_check_s / count_s:.2f} x count")
+    print(f"suite / one-query-a-check = {suite_s / per_check_s:.2f}")
+    if args.gx:
+        validate = great_expectations_way(spark)
+        if validate:
+            gx_s = best_of(args.repeat, validate)
+            print(f"GX row expectations {gx_s:7.2f}s  = {gx_s / count_s:.2f} x count")
+    spark.stop()
+    print(f"ratio={suite_s / count_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()
