@@ -271,12 +271,16 @@ def run_table_checks(
     run_id: str,
     restore_version: int | None = None,
     quarantined: dict[str, int] | None = None,
+    run_rows: str | None = None,
 ) -> list[CheckResult]:
     """Run, record and gate: raises :class:`DataQualityError` if a ``fail`` check fails.
 
     With ``restore_version`` (the table's version before the job wrote), a failed gate
-    first RESTOREs the table to it, so the run's data does not stay visible downstream;
-    the table's history keeps both the write and the restore.
+    first puts the table back as it was, so the run's data does not stay visible
+    downstream; the table's history keeps both the write and the undo. ``run_rows`` (a
+    predicate over the table, with ``{run_date}``) limits the undo to the rows the run
+    owns, so that another date committed meanwhile by a concurrent backfill survives;
+    without it the whole table is RESTOREd.
     """
     results = run_checks(spark, table, run_date, quarantined)
     for result in results:
@@ -291,12 +295,32 @@ def run_table_checks(
     record_results(spark, cfg, results, run_id)
     failures = [result for result in results if result.status == "fail"]
     if failures:
-        version = failures[0].table_version
-        if restore_version is not None and version != restore_version:
-            logger.warning("restoring %s to version %d after a failed gate", table, restore_version)
-            spark.sql(f"restore table {table} to version as of {int(restore_version)}")
+        if restore_version is not None and failures[0].table_version != restore_version:
+            undo_run(spark, cfg, table, restore_version, run_rows, run_date)
         raise DataQualityError(failures)
     return results
+
+
+def undo_run(
+    spark: SparkSession,
+    cfg: Config,
+    table: str,
+    version: int,
+    run_rows: str | None,
+    run_date: date,
+) -> None:
+    """Put ``table`` back as it was at ``version``: only the run's rows, or all of it."""
+    table = validate_identifier(table)
+    if run_rows is None:
+        logger.warning("restoring %s to version %d after a failed gate", table, version)
+        spark.sql(f"restore table {table} to version as of {int(version)}")
+        return
+    predicate = bind_run_date(run_rows, run_date)
+    logger.warning("putting back %s rows where %s as of version %d", table, predicate, version)
+    before_df = spark.sql(f"select * from {table} version as of {int(version)}").where(predicate)
+    commit_with_retry(
+        lambda: before_df.writeTo(table).overwrite(F.expr(predicate)), table, cfg.writes
+    )
 
 
 def record_results(

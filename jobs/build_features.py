@@ -55,7 +55,13 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
     )
     with timed_stage(logger, "dq content_daily_features"):
         run_table_checks(
-            spark, cfg, "content_daily_features", run_date, run_id, restore_version=version_before
+            spark,
+            cfg,
+            "content_daily_features",
+            run_date,
+            run_id,
+            restore_version=version_before,
+            run_rows="feature_date = {run_date}",
         )
     record_job_run(spark, cfg, result)
     return result

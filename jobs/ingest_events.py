@@ -114,6 +114,7 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
             run_id,
             restore_version=version_before,
             quarantined=quarantined_by_check(counts, [name for name, _ in check_rules]),
+            run_rows="_ingest_date = {run_date}",
         )
         run_table_checks(spark, cfg, "events_quarantine", run_date, run_id)
     record_job_run(spark, cfg, result)

@@ -351,3 +351,30 @@ def test_embedding_checks_find_each_kind_of_broken_vector(spark, lake_cfg):
     assert results["duplicate_vector_share"] == ("warn", 1, ("0.1429",))  # 1 of 7 repeats
     assert results["one_dimension_per_model"] == ("pass", 0, ())
     assert results["covers_catalogue"] == ("pass", 0, ())
+
+
+def test_a_failed_gate_undoes_only_the_runs_own_rows_when_told_which(spark, lake_cfg):
+    ensure_tables(spark, lake_cfg)
+    append(spark, "content", [content_row("c000001", "movie", "A")])
+    day1, day3 = RUN_DATE - timedelta(days=1), RUN_DATE + timedelta(days=1)
+    append(spark, "events", [event_row(1, ingest=day1)])
+    version_before = table_version(spark, "events")
+    # The run writes its day, referring to an unknown item; a concurrent backfill of
+    # another day commits before the run's gate.
+    unknown = event_row(2)[:2] + ("c999999",) + event_row(2)[3:]
+    append(spark, "events", [event_row(1), unknown])
+    append(spark, "events", [event_row(1, ingest=day3)])
+
+    with pytest.raises(DataQualityError, match="content_id_known"):
+        run_table_checks(
+            spark,
+            lake_cfg,
+            "events",
+            RUN_DATE,
+            "run-1",
+            restore_version=version_before,
+            run_rows="_ingest_date = {run_date}",
+        )
+
+    left = sorted((r._ingest_date, r.event_id) for r in spark.table("events").collect())
+    assert left == [(day1, "e202610310000001"), (day3, "e202611020000001")]
