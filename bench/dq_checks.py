@@ -6,15 +6,18 @@ Builds (once, then reuses under ``--root``) an ``events`` table of ``--rows`` ro
 ingest date, plus the ``content`` table they refer to, with a sprinkle of violations so
 that failing checks also fetch their samples. Then it times, best of ``--repeat``:
 
-- count:     ``select count(*) from events`` (Delta's metadata-only count switched off,
-             so it is a real scan of the files, as a one-query check would be);
+- count:     ``select count(*) from events`` (Delta's metadata-only count switched off).
+             Parquet still answers it from file footers without reading a value, so
+             the bench also times
+- scan:      one pass reading every column the checks read (``count(<column>)`` of each),
+             the cost of looking at the data once; the ratios are taken against it;
 - row scan:  every row-level check of ``events`` in its single fused scan;
 - suite:     every check of ``events``, row and table level, as the pipeline runs them;
 - per-check: the same suite the naive way, one query (count + samples) per check file.
 
 With ``--gx`` it also runs the row-level checks as Great Expectations expectations on the
 same table, if Great Expectations is installed. The last line is
-``ratio=<suite / count scan>``.
+``ratio=<suite / scan>``.
 """
 
 from __future__ import annotations
@@ -41,6 +44,20 @@ from contentlake.tables import ensure_tables, table_version
 
 RUN_DATE = date(2026, 11, 1)
 ITEMS = 20_000
+CHECKED_COLUMNS = (
+    "event_id",
+    "user_id",
+    "content_id",
+    "event_type",
+    "event_ts",
+    "event_date",
+    "watch_seconds",
+    "device",
+    "_ingest_date",
+)
+SCAN_QUERY = "select {} from events".format(
+    ", ".join(f"count({column})" for column in CHECKED_COLUMNS)
+)
 
 
 def build_tables(spark: SparkSession, rows: int) -> None:
@@ -175,21 +192,24 @@ def main() -> None:
     run_checks(spark, "events", RUN_DATE)
 
     count_s = best_of(args.repeat, lambda: spark.sql("select count(*) from events").collect())
+    scan_s = best_of(args.repeat, lambda: spark.sql(SCAN_QUERY).collect())
     row_scan_s = best_of(args.repeat, lambda: run_row_checks(spark, row_checks, RUN_DATE, version))
     suite_s = best_of(args.repeat, lambda: run_checks(spark, "events", RUN_DATE))
     per_check_s = best_of(args.repeat, lambda: per_check_way(spark))
-    print(f"count(*) scan      {count_s:8.2f}s")
-    print(f"row checks (fused) {row_scan_s:8.2f}s  = {row_scan_s / count_s:.2f} x count")
-    print(f"full suite         {suite_s:8.2f}s  = {suite_s / count_s:.2f} x count")
-    print(f"one query a check  {per_check_s:8.2f}s  = {per_check_s / count_s:.2f} x count")
+    print(f"count(*) (footers)  {count_s:8.2f}s")
+    print(f"scan of the columns {scan_s:8.2f}s")
+    print(f"row checks (fused)  {row_scan_s:8.2f}s  = {row_scan_s / scan_s:.2f} x scan")
+    print(f"full suite          {suite_s:8.2f}s  = {suite_s / scan_s:.2f} x scan")
+    print(f"one query a check   {per_check_s:8.2f}s  = {per_check_s / scan_s:.2f} x scan")
     print(f"suite / one-query-a-check = {suite_s / per_check_s:.2f}")
+    print(f"suite / count(*)          = {suite_s / count_s:.2f}")
     if args.gx:
         validate = great_expectations_way(spark)
         if validate:
             gx_s = best_of(args.repeat, validate)
-            print(f"GX row expectations {gx_s:7.2f}s  = {gx_s / count_s:.2f} x count")
+            print(f"GX row expectations {gx_s:8.2f}s  = {gx_s / scan_s:.2f} x scan")
     spark.stop()
-    print(f"ratio={suite_s / count_s:.2f}")
+    print(f"ratio={suite_s / scan_s:.2f}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
@@ -113,6 +114,7 @@ def run_together(*calls):
         return [future.result(timeout=900) for future in futures]
 
 
+@pytest.mark.slow  # two full ingests plus a sequential reference: about 3 minutes
 def test_two_backfill_dates_at_once_equal_one_after_the_other(spark, lake_cfg, caplog, hash_lake):
     spec = SampleSpec(items=30, days=2, users=15, events_per_day=100, seed=9)
     day_1, day_2 = spec.landing_dates()
