@@ -41,20 +41,11 @@ from contentlake.quality import (
 )
 from contentlake.session import build_spark
 from contentlake.tables import ensure_tables, table_version
+from contentlake.transforms.events import EVENT_COLUMNS
 
 RUN_DATE = date(2026, 11, 1)
 ITEMS = 20_000
-CHECKED_COLUMNS = (
-    "event_id",
-    "user_id",
-    "content_id",
-    "event_type",
-    "event_ts",
-    "event_date",
-    "watch_seconds",
-    "device",
-    "_ingest_date",
-)
+CHECKED_COLUMNS = (*EVENT_COLUMNS, "_ingest_date")
 SCAN_QUERY = "select {} from events".format(
     ", ".join(f"count({column})" for column in CHECKED_COLUMNS)
 )
