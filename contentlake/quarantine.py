@@ -35,27 +35,31 @@ def write_valid_and_quarantine(
     ``raw_record``. The quarantine-severity data-quality checks (``check_rules``) then judge
     the staged rows, so rows they reject go to quarantine with the check's name instead of
     ever reaching the target. The quarantine write replaces the run date's earlier rows in
-    one commit, so a rerun leaves the same rows. ``checked_df`` is cached for the duration:
-    both writes and the counts read it.
+    one commit, so a rerun leaves the same rows. ``checked_df`` and the judged staged rows
+    are cached for the duration: both writes and the counts read them.
     """
     checked_df = checked_df.cache()
+    staged_df = None
     try:
         valid_df, rejected_df = split_rejected(checked_df)
         # Checks may scope themselves to the run's rows (``_ingest_date = {run_date}``).
         staged_df = stage(valid_df).withColumn("_ingest_date", F.lit(run_date))
-        staged_df = with_reject_reason(staged_df, check_rules)
+        staged_df = with_reject_reason(staged_df, check_rules).cache()
         passed_df, check_rejected_df = split_rejected(staged_df)
         write_valid(passed_df)
         quarantined_df = quarantine_rows(rejected_df, run_date).unionByName(
             check_quarantine_rows(check_rejected_df, key, run_date), allowMissingColumns=True
         )
         quarantined_df.writeTo(quarantine_table).overwrite(F.col("_ingest_date") == F.lit(run_date))
+        reasons = {**reason_counts(rejected_df), **reason_counts(check_rejected_df)}
         return SplitCounts(
             written=passed_df.count(),
-            quarantined=rejected_df.count() + check_rejected_df.count(),
-            reasons={**reason_counts(rejected_df), **reason_counts(check_rejected_df)},
+            quarantined=sum(int(count) for count in reasons.values()),
+            reasons=reasons,
         )
     finally:
+        if staged_df is not None:
+            staged_df.unpersist()
         checked_df.unpersist()
 
 
