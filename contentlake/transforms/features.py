@@ -93,9 +93,19 @@ def _activity_aggregates(run_date: date) -> list[Column]:
         F.count_if(is_type("complete")).alias("completes_28d"),
         F.count_if(is_type("click")).alias("clicks_28d"),
         F.count_if(is_type("impression")).alias("impressions_28d"),
-        F.avg(F.when(has_fraction, watched_fraction)).alias("mean_watch_fraction_28d"),
+        _exact_mean(F.when(has_fraction, watched_fraction)).alias("mean_watch_fraction_28d"),
         F.max(F.when(play, F.col("event_date"))).alias("last_view_date"),
     ]
+
+
+def _exact_mean(fraction: Column) -> Column:
+    """The mean of fractions in [0, 1], summed as decimals: a double sum depends on the
+    order partial aggregates arrive in, so a rerun or a concurrent backfill would write
+    different last bits for the same day and no longer be idempotent by content hash."""
+    return F.avg(fraction.cast(_FRACTION_DECIMAL)).cast("double")
+
+
+_FRACTION_DECIMAL = "decimal(16,14)"
 
 
 def _ratio(numerator: str, denominator: str) -> Column:

@@ -1,7 +1,6 @@
 """The demo pipeline end to end on tiny generated data: real Spark, Delta, model, FAISS."""
 
 import json
-from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -10,8 +9,7 @@ from pyspark.sql import functions as F
 
 from contentlake.config import load_config
 from contentlake.demo import run_demo, show_results
-from contentlake.index_snapshot import current_snapshot_name, load_snapshot
-from contentlake.pipeline import run_daily
+from contentlake.index_snapshot import load_snapshot
 from contentlake.query import main as query_main
 from contentlake.report import write_pipeline_report
 from contentlake.sample_data import SampleSpec, catalog_path, load_expected
@@ -19,16 +17,6 @@ from contentlake.tables import SQL_DIR, sql_statements
 
 ANALYST_DIR = SQL_DIR / "analyst"
 SPEC = SampleSpec(items=40, days=2, users=30, events_per_day=300, seed=11)
-DATA_TABLES = (
-    "bronze_catalog",
-    "bronze_events",
-    "content",
-    "content_quarantine",
-    "events",
-    "events_quarantine",
-    "content_daily_features",
-    "content_embeddings",
-)
 
 
 @pytest.fixture(scope="module")
@@ -143,24 +131,6 @@ def test_demo_report_prints_tables_checks_and_similar_items(spark, pipeline, cap
     assert "content_id_unique" in out
     assert str(load_snapshot(cfg.paths.snapshots).path) in out
     assert "Items similar to" in out
-
-
-def test_rerunning_a_day_changes_nothing(spark, pipeline):
-    cfg, _ = pipeline
-    before = {t: spark.table(f"{cfg.database}.{t}").localCheckpoint() for t in DATA_TABLES}
-    snapshot_before = current_snapshot_name(cfg.paths.snapshots)
-    snapshots_before = sorted(p.name for p in cfg.paths.snapshots.iterdir())
-
-    last_day = SPEC.landing_dates()[-1]
-    rerun = run_daily(spark, cfg, last_day, run_id="rerun")
-
-    for table, before_df in before.items():
-        assert_df_equality(spark.table(f"{cfg.database}.{table}"), before_df, ignore_row_order=True)
-    embed = next(r for r in rerun if r.job == "embed_content")
-    assert embed.rows_written == 0
-    assert current_snapshot_name(cfg.paths.snapshots) == snapshot_before
-    assert sorted(p.name for p in cfg.paths.snapshots.iterdir()) == snapshots_before
-    assert last_day - timedelta(days=1) in SPEC.landing_dates()
 
 
 @pytest.mark.parametrize(
