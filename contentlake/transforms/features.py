@@ -8,6 +8,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 LONGEST_WINDOW_DAYS = 28
+# Watch fractions lie in [0, 1]; 14 decimal places keep them as fine as a double's mean needs.
+_FRACTION_DECIMAL = "decimal(16,14)"
 
 FEATURE_COLUMNS = (
     "content_id",
@@ -103,9 +105,6 @@ def _exact_mean(fraction: Column) -> Column:
     order partial aggregates arrive in, so a rerun or a concurrent backfill would write
     different last bits for the same day and no longer be idempotent by content hash."""
     return F.avg(fraction.cast(_FRACTION_DECIMAL)).cast("double")
-
-
-_FRACTION_DECIMAL = "decimal(16,14)"
 
 
 def _ratio(numerator: str, denominator: str) -> Column:

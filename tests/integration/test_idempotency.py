@@ -14,11 +14,11 @@ from contentlake.pipeline import run_daily
 from contentlake.sample_data import SampleSpec, generate
 from jobs import DAILY_JOBS
 
-# The whole pipeline for a day, then a rerun of each job: about 4 minutes.
+# The whole pipeline for a day, then a rerun of each job: about 5 minutes.
 pytestmark = pytest.mark.slow
 
-# One day: every job reruns on top of its own output. The demo's two days, the second
-# building on the first, are rerun in tests/integration/test_concurrent_writers.py.
+# One day: every job reruns on top of its own output. Reruns of a second day that builds
+# on the first (ingest_events, build_features) are in test_concurrent_writers.py.
 SPEC = SampleSpec(items=30, days=1, users=15, events_per_day=100, seed=5)
 LAST_DAY = SPEC.landing_dates()[-1]
 
