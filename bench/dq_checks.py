@@ -1,10 +1,12 @@
 """Data-quality suite cost on a 10M-row events table, against one count(*) scan.
 
-    python bench/dq_checks.py --rows 10000000
+    python bench/dq_checks.py --rows 10000000 [--days 30]
 
-Builds (once, then reuses under ``--root``) an ``events`` table of ``--rows`` rows for one
-ingest date, plus the ``content`` table they refer to, with a sprinkle of violations so
-that failing checks also fetch their samples. Then it times, best of ``--repeat``:
+Builds (once, then reuses) an ``events`` table of ``--rows`` rows spread over ``--days``
+ingest dates that end on the run date (30: a month of daily runs, the shape the daily
+gate meets; 1: every row ingested on the run date, the worst case), plus the ``content``
+table they refer to, with a sprinkle of violations so that failing checks also fetch
+their samples. Then it times the checks of the run date, best of ``--repeat``:
 
 - count:     ``select count(*) from events`` (Delta's metadata-only count switched off).
              Parquet still answers it from file footers without reading a value, so
@@ -51,8 +53,10 @@ SCAN_QUERY = "select {} from events".format(
 )
 
 
-def build_tables(spark: SparkSession, rows: int) -> None:
-    """Content items and ``rows`` events of RUN_DATE, 0.1% with an unknown device."""
+def build_tables(spark: SparkSession, rows: int, days: int) -> None:
+    """Content items and ``rows`` events spread evenly over ``days`` ingest dates ending on
+    RUN_DATE, as daily runs leave them (each date's files hold that date only); 0.1% of
+    the events have an unknown device."""
     spark.range(ITEMS).select(
         F.format_string("c%06d", "id").alias("content_id"),
         F.element_at(
@@ -73,22 +77,29 @@ def build_tables(spark: SparkSession, rows: int) -> None:
         *map(F.lit, ("impression", "play", "pause", "complete", "click", "like", "share"))
     )
     devices = F.array(*map(F.lit, ("tv", "mobile", "web", "tablet")))
+    per_day = -(-rows // days)
+    day = F.date_sub(F.lit(RUN_DATE), (days - 1 - F.floor(F.col("id") / per_day)).cast("int"))
     seconds = (F.col("id") * 7919) % 86_400
-    spark.range(rows, numPartitions=16).select(
-        F.format_string("e20261101%07d", "id").alias("event_id"),
+    events_df = spark.range(rows, numPartitions=16).select(
+        F.concat(
+            F.lit("e"),
+            F.date_format(day, "yyyyMMdd"),
+            F.format_string("%07d", F.col("id") % per_day),
+        ).alias("event_id"),
         F.format_string("u%06d", F.col("id") % 50_000).alias("user_id"),
         F.format_string("c%06d", (F.col("id") * 31) % ITEMS).alias("content_id"),
         F.element_at(event_types, (F.col("id") % 7 + 1).cast("int")).alias("event_type"),
-        F.timestamp_seconds(F.unix_timestamp(F.lit("2026-11-01 00:00:00")) + seconds).alias(
-            "event_ts"
-        ),
-        F.lit(RUN_DATE).alias("event_date"),
+        F.timestamp_seconds(F.unix_timestamp(day) + seconds).alias("event_ts"),
+        day.alias("event_date"),
         (F.col("id") % 3000).cast("double").alias("watch_seconds"),
         F.when(F.col("id") % 1000 == 0, F.lit("fridge"))
         .otherwise(F.element_at(devices, (F.col("id") % 4 + 1).cast("int")))
         .alias("device"),
-        F.lit(RUN_DATE).alias("_ingest_date"),
-    ).writeTo("events").overwrite(F.lit(True))
+        day.alias("_ingest_date"),
+    )
+    # One file set per date, as daily runs write them; a single day still gets 16 files.
+    events_df = events_df.repartition(days, "_ingest_date") if days > 1 else events_df
+    events_df.writeTo("events").overwrite(F.lit(True))
 
 
 def best_of(repeat: int, action) -> float:
@@ -155,12 +166,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--root", default=str(Path(tempfile.gettempdir()) / "contentlake-dq-bench"))
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=30,
+        help="ingest dates the rows spread over (1: all on the run date)",
+    )
+    parser.add_argument("--root", default=None, help="where the bench lakehouse is kept")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--gx", action="store_true", help="also time Great Expectations")
     args = parser.parse_args()
 
-    cfg = load_config("local", root=args.root, overrides={"database": "dq_bench"})
+    root = (
+        args.root or Path(tempfile.gettempdir()) / f"contentlake-dq-bench-{args.rows}-{args.days}d"
+    )
+    cfg = load_config("local", root=str(root), overrides={"database": "dq_bench"})
     spark = build_spark(cfg)
     spark.sparkContext.setLogLevel("ERROR")
     # A count(*) answered from the Delta log reads no data: switch that off so the
@@ -169,7 +189,7 @@ def main() -> None:
     ensure_tables(spark, cfg)
     if args.rebuild or spark.table("events").limit(1).count() == 0:
         started = time.perf_counter()
-        build_tables(spark, args.rows)
+        build_tables(spark, args.rows, args.days)
         print(f"built {args.rows:,} events in {time.perf_counter() - started:.1f}s")
     rows = spark.table("events").count()
     version = table_version(spark, "events")

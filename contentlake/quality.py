@@ -60,6 +60,9 @@ _ROW_CHECK = re.compile(
     r"^\s*select\s+(?P<columns>.+?)\s+from\s+(?P<table>\w+)\s+where\s+(?P<predicate>.+?)\s*;?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
+_RUN_SLICE = re.compile(
+    r"^\s*(?P<slice>\w+\s*=\s*\{run_date\})\s+and\s+(?P<rest>.+)$", re.IGNORECASE | re.DOTALL
+)
 logger = logging.getLogger(__name__)
 
 
@@ -201,7 +204,11 @@ def run_row_checks(
         f"count_if(coalesce(({bind_run_date(check.predicate, run_date)}), false)) as c{i}"
         for i, check in enumerate(checks)
     )
-    counts = spark.sql(f"select {counters} from {table}").first()
+    # When every predicate is "<run slice> and ...", no row outside the slice can count:
+    # filtering on it lets Delta skip the files of other days by their min/max stats.
+    run_slice = shared_run_slice(checks)
+    where = f" where {bind_run_date(run_slice, run_date)}" if run_slice else ""
+    counts = spark.sql(f"select {counters} from {table}{where}").first()
     scan_ms = int((time.perf_counter() - started) * 1000)
     results = []
     for i, check in enumerate(checks):
@@ -209,6 +216,35 @@ def run_row_checks(
         samples = sample_keys(spark, check, run_date) if count else ()
         results.append(CheckResult(check, run_date, version, count, samples, duration_ms=scan_ms))
     return results
+
+
+def shared_run_slice(checks: list[Check]) -> str | None:
+    """The ``<column> = {run_date}`` conjunct that every row check's predicate opens with.
+
+    Only a predicate of the form ``<column> = {run_date} and <rest>`` with no ``or`` at
+    the top level of ``<rest>`` is a conjunction that includes the slice for certain
+    (``and`` binds tighter than ``or``); anything else, and checks that disagree, give
+    None, and the fused scan reads the whole table.
+    """
+    slices = set()
+    for check in checks:
+        match = _RUN_SLICE.match(check.predicate or "")
+        if not match or _has_top_level_or(match.group("rest")):
+            return None
+        slices.add(re.sub(r"\s+", " ", match.group("slice")))
+    return slices.pop() if len(slices) == 1 else None
+
+
+def _has_top_level_or(sql: str) -> bool:
+    depth = 0
+    for token in re.findall(r"\(|\)|'[^']*'|\b\w+\b", sql):
+        if token == "(":
+            depth += 1
+        elif token == ")":
+            depth -= 1
+        elif depth == 0 and token.lower() == "or":
+            return True
+    return False
 
 
 def run_table_check(spark: SparkSession, check: Check, run_date: date, version: int) -> CheckResult:

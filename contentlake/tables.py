@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from delta.tables import DeltaTable
@@ -12,10 +11,6 @@ from contentlake.config import Config, validate_identifier
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 DDL_DIR = SQL_DIR / "ddl"
-
-_ADD_CONSTRAINT = re.compile(
-    r"^\s*alter\s+table\s+(\w+)\s+add\s+constraint\s+(\w+)\s", re.IGNORECASE
-)
 
 
 def sql_statements(path: Path) -> list[str]:
@@ -36,19 +31,17 @@ def use_database(spark: SparkSession, cfg: Config) -> None:
 
 
 def ensure_tables(spark: SparkSession, cfg: Config) -> None:
-    """Apply every DDL file in order; each statement is safe to run again."""
+    """Apply every DDL file in order; each statement is safe to run again.
+
+    CHECK constraints are declared in each table's CREATE statement, so a new table is
+    born with them in its first commit (an ALTER TABLE ADD CONSTRAINT per constraint
+    would cost a commit and a validating scan each). A constraint added to a table that
+    already exists needs its own ALTER TABLE ... ADD CONSTRAINT, run once.
+    """
     use_database(spark, cfg)
     for path in sorted(DDL_DIR.glob("*.sql")):
         for statement in sql_statements(path):
-            match = _ADD_CONSTRAINT.match(statement)
-            if match and has_constraint(spark, match.group(1), match.group(2)):
-                continue
             spark.sql(statement)
-
-
-def has_constraint(spark: SparkSession, table: str, constraint: str) -> bool:
-    properties = DeltaTable.forName(spark, validate_identifier(table)).detail().first()
-    return f"delta.constraints.{constraint.lower()}" in (properties["properties"] or {})
 
 
 def require_table(spark: SparkSession, table: str) -> str:

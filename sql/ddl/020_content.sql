@@ -14,4 +14,9 @@ create table if not exists content (
   _ingest_date date not null
 )
 using delta
+-- CHECK constraints (see 021_events.sql): a write that breaks one fails as a whole.
+tblproperties (
+  'delta.constraints.content_type_known' = "content_type in ('movie', 'series', 'episode', 'clip')",
+  'delta.constraints.duration_non_negative' = "duration_seconds is null or duration_seconds >= 0"
+)
 comment 'Current catalogue: one row per content_id, latest updated_at wins';

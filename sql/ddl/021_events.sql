@@ -13,4 +13,11 @@ create table if not exists events (
 )
 using delta
 partitioned by (event_date)
+-- CHECK constraints live in the table's metadata (the Delta protocol keeps them as
+-- delta.constraints.* properties): a write that breaks one fails as a whole.
+tblproperties (
+  'delta.constraints.event_type_known' =
+    "event_type in ('impression', 'play', 'pause', 'complete', 'click', 'like', 'share')",
+  'delta.constraints.watch_seconds_non_negative' = "watch_seconds is null or watch_seconds >= 0"
+)
 comment 'Viewer events, unique by event_id';

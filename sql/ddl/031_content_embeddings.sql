@@ -10,4 +10,5 @@ create table if not exists content_embeddings (
   embedded_date date not null
 )
 using delta
+tblproperties ('delta.constraints.dim_positive' = "dim > 0")
 comment 'L2-normalised content embeddings, re-embedded only when input or model changes';

@@ -141,7 +141,11 @@ def test_analyst_queries_run_by_table_name(spark, pipeline, query):
     spark.catalog.setCurrentDatabase(cfg.database)
     (statement,) = sql_statements(ANALYST_DIR / query)
     rows = spark.sql(statement).collect()
-    assert rows, f"{query} returned nothing on the demo data"
+    if query == "duplicate_events.sql":
+        # the audit finds nothing: ingest quarantines duplicates before they are stored
+        assert rows == []
+    else:
+        assert rows, f"{query} returned nothing on the demo data"
 
 
 def test_query_cli_refuses_a_file_with_several_statements(tmp_path):

@@ -14,8 +14,15 @@ from contentlake.quality import (
     run_checks,
     run_row_checks,
     run_table_checks,
+    shared_run_slice,
 )
-from contentlake.tables import ensure_tables, require_table, table_version
+from contentlake.tables import (
+    SQL_DIR,
+    ensure_tables,
+    require_table,
+    sql_statements,
+    table_version,
+)
 
 RUN_DATE = date(2026, 11, 1)
 
@@ -194,6 +201,19 @@ def test_row_checks_in_one_scan_count_what_each_check_alone_returns(spark, lake_
     assert len(counting.queries) == 1 + 2
 
 
+def test_fused_scan_keeps_to_the_run_slice_only_when_every_predicate_is_within_it():
+    def row_check(predicate):
+        return Check("c", "events", "warn", "", "", kind="row", predicate=predicate)
+
+    within = row_check("_ingest_date = {run_date} and watch_seconds > 86400")
+    spaced = row_check("_ingest_date  =  {run_date}\n  and (device is null or device = 'x')")
+    assert shared_run_slice([within, spaced]) == "_ingest_date = {run_date}"
+    # "and" binds tighter than "or": this one also counts rows of other days
+    assert shared_run_slice([within, row_check("_ingest_date = {run_date} and a or b")]) is None
+    assert shared_run_slice([within, row_check("device = 'x'")]) is None
+    assert shared_run_slice([within, row_check("event_date = {run_date} and a")]) is None
+
+
 def test_failing_check_stops_with_table_check_and_sample_keys(spark, lake_cfg):
     ensure_tables(spark, lake_cfg)
     append(
@@ -309,6 +329,44 @@ def test_event_type_shift_is_measured_by_psi_against_the_previous_ingest(spark, 
     assert results["event_type_mix_stable"] == ("warn", 1, (f"{expected:.4f}",))
     # the first ingest has nothing to compare with
     assert result_by_name(run_checks(spark, "events", before))["event_type_mix_stable"][0] == "pass"
+
+
+def test_event_ids_are_unique_across_ingests_judged_by_each_run_for_its_own_rows(spark, lake_cfg):
+    ensure_tables(spark, lake_cfg)
+    append(spark, "content", [content_row("c000001", "movie", "A")])
+    before = RUN_DATE - timedelta(days=1)
+    earlier = RUN_DATE - timedelta(days=2)
+
+    def copy_of(event_id, number, ingest):
+        return (event_id, *event_row(number, ingest=ingest)[1:])
+
+    resent = "e202610300000001"  # ingested two days ago and again on the run date
+    twice_today = "e202611010000002"  # twice in the run date's own ingest
+    older_pair = "e202610300000003"  # two days ago and yesterday: not the run date's
+    append(
+        spark,
+        "events",
+        [event_row(1, ingest=earlier), event_row(3, ingest=earlier), event_row(4, ingest=earlier)]
+        + [copy_of(older_pair, 5, before), event_row(6, ingest=before)]
+        + [copy_of(resent, 7, RUN_DATE), event_row(2), event_row(2), event_row(8)],
+    )
+
+    def unique_result(run_date):
+        status, count, samples = result_by_name(run_checks(spark, "events", run_date))[
+            "event_id_unique"
+        ]
+        return status, count, set(samples)
+
+    assert unique_result(RUN_DATE) == ("fail", 2, {resent, twice_today})
+    assert unique_result(before) == ("fail", 1, {older_pair})
+    assert unique_result(earlier) == ("fail", 2, {resent, older_pair})
+    # the analyst's whole-table audit lists every id stored twice, with its ingest dates
+    (audit,) = sql_statements(SQL_DIR / "analyst" / "duplicate_events.sql")
+    assert [tuple(row) for row in spark.sql(audit).collect()] == [
+        (resent, 2, [earlier, RUN_DATE]),
+        (older_pair, 2, [earlier, before]),
+        (twice_today, 2, [RUN_DATE, RUN_DATE]),
+    ]
 
 
 def test_freshness_flags_an_ingest_whose_newest_event_is_old(spark, lake_cfg):

@@ -1,0 +1,27 @@
+from datetime import date, datetime
+
+import pytest
+from py4j.protocol import Py4JJavaError
+
+from contentlake.tables import ensure_tables, table_version
+
+
+def test_check_constraints_refuse_a_violating_write_as_a_whole(spark, lake_cfg):
+    ensure_tables(spark, lake_cfg)
+    ensure_tables(spark, lake_cfg)  # a second pass changes nothing
+    schema = spark.table("events").schema
+    ts = datetime(2026, 11, 1, 20)
+    day = date(2026, 11, 1)
+    good = ("e202611010000001", "u1", "c1", "play", ts, day, 10.0, "tv", day)
+    unknown_type = ("e202611010000002", "u1", "c1", "rewind", ts, day, 10.0, "tv", day)
+    negative_watch = ("e202611010000003", "u1", "c1", "play", ts, day, -1.0, "tv", day)
+    version = table_version(spark, "events")
+
+    for bad, constraint in ((unknown_type, "event_type_known"), (negative_watch, "watch_seconds")):
+        with pytest.raises(Py4JJavaError, match=f"CHECK constraint {constraint}"):
+            spark.createDataFrame([good, bad], schema).writeTo("events").append()
+
+    assert spark.table("events").count() == 0
+    assert table_version(spark, "events") == version
+    properties = spark.sql("show tblproperties content_embeddings").collect()
+    assert {row.key: row.value for row in properties}["delta.constraints.dim_positive"] == "dim > 0"
