@@ -11,8 +11,10 @@ from contentlake.quality import (
     checked_tables,
     load_checks,
     quarantine_rules,
+    record_results,
     run_checks,
     run_row_checks,
+    run_table_check,
     run_table_checks,
     shared_run_slice,
 )
@@ -69,6 +71,13 @@ class CountingSql:
     def sql(self, text):
         self.queries.append(text)
         return self.spark.sql(text)
+
+
+def run_one(spark, table, name, run_date):
+    """One shipped table check, run and judged on its own: (status, count, sample keys)."""
+    (check,) = [check for check in load_checks(table) if check.name == name]
+    result = run_table_check(spark, check, run_date, table_version(spark, table))
+    return result.status, result.violation_count, result.sample_keys
 
 
 def write_check(folder, name, text):
@@ -291,7 +300,9 @@ def test_volume_is_judged_against_the_trailing_history_of_observed_counts(spark,
     for back, count in ((3, 10), (2, 11), (1, 12)):
         day = RUN_DATE - timedelta(days=back)
         append(spark, "events", [event_row(n, ingest=day) for n in range(count)])
-        run_table_checks(spark, lake_cfg, "events", day, f"run-{day}")
+        (volume,) = [c for c in load_checks("events") if c.name == "volume_within_trailing_band"]
+        result = run_table_check(spark, volume, day, table_version(spark, "events"))
+        record_results(spark, lake_cfg, [result], f"run-{day}")
     history = spark.sql(
         "select run_date, observed_value from dq_results "
         "where check_name = 'volume_within_trailing_band' order by run_date"
@@ -299,12 +310,10 @@ def test_volume_is_judged_against_the_trailing_history_of_observed_counts(spark,
     assert [row.observed_value for row in history] == [10.0, 11.0, 12.0]
 
     append(spark, "events", [event_row(n) for n in range(3)])
-    results = result_by_name(run_checks(spark, "events", RUN_DATE))
-    assert results["volume_within_trailing_band"] == ("warn", 1, ("3",))
+    assert run_one(spark, "events", "volume_within_trailing_band", RUN_DATE) == ("warn", 1, ("3",))
 
     append(spark, "events", [event_row(n) for n in range(3, 12)])
-    results = result_by_name(run_checks(spark, "events", RUN_DATE))
-    assert results["volume_within_trailing_band"] == ("pass", 0, ())
+    assert run_one(spark, "events", "volume_within_trailing_band", RUN_DATE) == ("pass", 0, ())
 
 
 def test_event_type_shift_is_measured_by_psi_against_the_previous_ingest(spark, lake_cfg):
@@ -324,11 +333,11 @@ def test_event_type_shift_is_measured_by_psi_against_the_previous_ingest(spark, 
     )
     expected = (0.2 - 0.8) * math.log(0.2 / 0.8) + (0.8 - 0.2) * math.log(0.8 / 0.2)
 
-    results = result_by_name(run_checks(spark, "events", RUN_DATE))
+    shift = run_one(spark, "events", "event_type_mix_stable", RUN_DATE)
 
-    assert results["event_type_mix_stable"] == ("warn", 1, (f"{expected:.4f}",))
+    assert shift == ("warn", 1, (f"{expected:.4f}",))
     # the first ingest has nothing to compare with
-    assert result_by_name(run_checks(spark, "events", before))["event_type_mix_stable"][0] == "pass"
+    assert run_one(spark, "events", "event_type_mix_stable", before)[0] == "pass"
 
 
 def test_event_ids_are_unique_across_ingests_judged_by_each_run_for_its_own_rows(spark, lake_cfg):
@@ -352,9 +361,7 @@ def test_event_ids_are_unique_across_ingests_judged_by_each_run_for_its_own_rows
     )
 
     def unique_result(run_date):
-        status, count, samples = result_by_name(run_checks(spark, "events", run_date))[
-            "event_id_unique"
-        ]
+        status, count, samples = run_one(spark, "events", "event_id_unique", run_date)
         return status, count, set(samples)
 
     assert unique_result(RUN_DATE) == ("fail", 2, {resent, twice_today})
@@ -373,10 +380,10 @@ def test_freshness_flags_an_ingest_whose_newest_event_is_old(spark, lake_cfg):
     ensure_tables(spark, lake_cfg)
     append(spark, "content", [content_row("c000001", "movie", "A")])
     append(spark, "events", [event_row(1, hour=9)])
-    stale = result_by_name(run_checks(spark, "events", RUN_DATE))["fresh_for_run_date"]
+    stale = run_one(spark, "events", "fresh_for_run_date", RUN_DATE)
     assert stale[:2] == ("warn", 1)
     append(spark, "events", [event_row(2, hour=23)])
-    assert result_by_name(run_checks(spark, "events", RUN_DATE))["fresh_for_run_date"][0] == "pass"
+    assert run_one(spark, "events", "fresh_for_run_date", RUN_DATE)[0] == "pass"
 
 
 def test_embedding_checks_find_each_kind_of_broken_vector(spark, lake_cfg):
