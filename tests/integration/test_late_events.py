@@ -5,10 +5,14 @@ import csv
 import json
 from datetime import date
 
+import pytest
 from pyspark.sql import functions as F
 
 from contentlake.sample_data import SampleSpec, catalog_path, events_path, generate
 from jobs import build_features, ingest_catalog, ingest_events
+
+# Two ingest days, a backfill and a rerun: about three minutes on two cores.
+pytestmark = pytest.mark.slow
 
 DAY_1, DAY_2 = date(2026, 11, 1), date(2026, 11, 2)
 
