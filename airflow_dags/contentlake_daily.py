@@ -1,6 +1,6 @@
 """Daily contentlake pipeline: one ``spark-submit`` per job for the run's logical date.
 
-    ingest_catalog >> ingest_events >> [build_features, embed_content]
+    create_tables >> ingest_catalog >> ingest_events >> [build_features, embed_content]
     embed_content >> publish_index
 
 Each task is a ``SparkSubmitOperator`` running ``jobs/<job>.py --run-date {{ ds }}
@@ -41,7 +41,9 @@ SPARK_CONN_ID = "spark_default"
 
 # Job -> the jobs it needs, in dependency order.
 JOB_UPSTREAMS: dict[str, tuple[str, ...]] = {
-    "ingest_catalog": (),
+    # DDL once per lakehouse, idempotent: the daily jobs only verify that tables exist.
+    "create_tables": (),
+    "ingest_catalog": ("create_tables",),
     "ingest_events": ("ingest_catalog",),
     "build_features": ("ingest_events",),
     "embed_content": ("ingest_events",),

@@ -17,8 +17,10 @@ their samples. Then it times the checks of the run date, best of ``--repeat``:
 - suite:     every check of ``events``, row and table level, as the pipeline runs them;
 - per-check: the same suite the naive way, one query (count + samples) per check file.
 
-With ``--gx`` it also runs the row-level checks as Great Expectations expectations on the
-same table, if Great Expectations is installed. The last line is
+With ``--ingest`` it also runs ``ingest_events`` on a landing day of ``--rows`` rows and
+prints the gate's seconds (the checks of ``events`` and ``events_quarantine``) as a share of
+the job's own. With ``--gx`` it also runs the row-level checks as Great Expectations
+expectations on the same table, if Great Expectations is installed. The last line is
 ``ratio=<suite / scan>``.
 """
 
@@ -34,16 +36,11 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from contentlake.config import load_config
-from contentlake.quality import (
-    SAMPLE_SIZE,
-    bind_run_date,
-    load_checks,
-    run_checks,
-    run_row_checks,
-)
+from contentlake.contract import CONTENT_TYPES, DEVICES, EVENT_COLUMNS, EVENT_TYPES
+from contentlake.dq.engine import run_checks, run_fused_scan
+from contentlake.dq.rules import SAMPLE_SIZE, bind_run_date, load_checks, shared_run_slice
 from contentlake.session import build_spark
 from contentlake.tables import ensure_tables, table_version
-from contentlake.transforms.events import EVENT_COLUMNS
 
 RUN_DATE = date(2026, 11, 1)
 ITEMS = 20_000
@@ -60,7 +57,7 @@ def build_tables(spark: SparkSession, rows: int, days: int) -> None:
     spark.range(ITEMS).select(
         F.format_string("c%06d", "id").alias("content_id"),
         F.element_at(
-            F.array(*map(F.lit, ("movie", "episode", "clip"))), (F.col("id") % 3 + 1).cast("int")
+            F.array(*map(F.lit, CONTENT_TYPES[::2])), (F.col("id") % 2 + 1).cast("int")
         ).alias("content_type"),
         F.concat(F.lit("Title "), F.col("id")).alias("title"),
         F.lit("A description.").alias("description"),
@@ -73,10 +70,8 @@ def build_tables(spark: SparkSession, rows: int, days: int) -> None:
         F.lit(None).cast("string").alias("series_id"),
         F.lit(RUN_DATE).alias("_ingest_date"),
     ).writeTo("content").overwrite(F.lit(True))
-    event_types = F.array(
-        *map(F.lit, ("impression", "play", "pause", "complete", "click", "like", "share"))
-    )
-    devices = F.array(*map(F.lit, ("tv", "mobile", "web", "tablet")))
+    event_types = F.array(*map(F.lit, EVENT_TYPES))
+    devices = F.array(*map(F.lit, DEVICES))
     per_day = -(-rows // days)
     day = F.date_sub(F.lit(RUN_DATE), (days - 1 - F.floor(F.col("id") / per_day)).cast("int"))
     seconds = (F.col("id") * 7919) % 86_400
@@ -135,13 +130,11 @@ def great_expectations_way(spark: SparkSession) -> float | None:
     suite.add_expectation(
         gx.expectations.ExpectColumnValuesToBeInSet(
             column="event_type",
-            value_set=["impression", "play", "pause", "complete", "click", "like", "share"],
+            value_set=list(EVENT_TYPES),
         )
     )
     suite.add_expectation(
-        gx.expectations.ExpectColumnValuesToBeInSet(
-            column="device", value_set=["tv", "mobile", "web", "tablet"]
-        )
+        gx.expectations.ExpectColumnValuesToBeInSet(column="device", value_set=list(DEVICES))
     )
     suite.add_expectation(
         gx.expectations.ExpectColumnValuesToMatchRegex(
@@ -175,6 +168,11 @@ def main() -> None:
     parser.add_argument("--root", default=None, help="where the bench lakehouse is kept")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--gx", action="store_true", help="also time Great Expectations")
+    parser.add_argument(
+        "--ingest",
+        action="store_true",
+        help="also run ingest_events on a --rows landing day: the gate's share of its time",
+    )
     args = parser.parse_args()
 
     root = (
@@ -187,6 +185,7 @@ def main() -> None:
     # baseline is a real scan.
     spark.conf.set("spark.databricks.delta.optimizeMetadataOnlyQueries.enabled", "false")
     ensure_tables(spark, cfg)
+    root = Path(root)
     if args.rebuild or spark.table("events").limit(1).count() == 0:
         started = time.perf_counter()
         build_tables(spark, args.rows, args.days)
@@ -200,12 +199,16 @@ def main() -> None:
 
     # One untimed pass warms the JVM, the file listing and the OS page cache for all sides.
     spark.sql("select count(*) from events").collect()
-    run_checks(spark, "events", RUN_DATE)
+    run_checks(spark, "events", RUN_DATE, version)
 
     count_s = best_of(args.repeat, lambda: spark.sql("select count(*) from events").collect())
     scan_s = best_of(args.repeat, lambda: spark.sql(SCAN_QUERY).collect())
-    row_scan_s = best_of(args.repeat, lambda: run_row_checks(spark, row_checks, RUN_DATE, version))
-    suite_s = best_of(args.repeat, lambda: run_checks(spark, "events", RUN_DATE))
+    run_slice = shared_run_slice(row_checks)
+    row_scan_s = best_of(
+        args.repeat,
+        lambda: run_fused_scan(spark, row_checks, [], run_slice, RUN_DATE, version),
+    )
+    suite_s = best_of(args.repeat, lambda: run_checks(spark, "events", RUN_DATE, version))
     per_check_s = best_of(args.repeat, lambda: per_check_way(spark))
     print(f"count(*) (footers)  {count_s:8.2f}s")
     print(f"scan of the columns {scan_s:8.2f}s")
@@ -219,8 +222,32 @@ def main() -> None:
         if validate:
             gx_s = best_of(args.repeat, validate)
             print(f"GX row expectations {gx_s:8.2f}s  = {gx_s / scan_s:.2f} x scan")
+    if args.ingest:
+        ingest_s, gate_s = time_ingest(spark, args.rows, root)
+        print(
+            f"ingest_events of {args.rows:,} landing rows {ingest_s:8.2f}s, of which its gate "
+            f"(checks of events and events_quarantine) {gate_s:.2f}s = {gate_s / ingest_s:.1%}"
+        )
     spark.stop()
     print(f"ratio={suite_s / scan_s:.2f}")
+
+
+def time_ingest(spark: SparkSession, rows: int, root: Path) -> tuple[float, float]:
+    """Wall and data-quality seconds of ``ingest_events`` for one day of ``rows`` landing
+    rows (Spark-generated CSV, see pipeline_day.py), in a lakehouse of its own."""
+    from pipeline_day import START, generate_with_spark
+
+    from jobs import ingest_catalog, ingest_events
+
+    cfg = load_config("local", root=str(root / "ingest"), overrides={"database": "dq_bench_ingest"})
+    spark.sql("drop database if exists dq_bench_ingest cascade")
+    generate_with_spark(spark, cfg.paths.landing, ITEMS, rows, days=1)
+    ensure_tables(spark, cfg)
+    ingest_catalog.run(spark, cfg, START)
+    result = ingest_events.run(spark, cfg, START)
+    figures = result.clock.summary()
+    spark.catalog.setCurrentDatabase("dq_bench")
+    return figures["wall_s"], figures["dq_s"]
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ class EmbeddingSettings:
     batch_size: int
     device: str
     partitions: int | None
-    arrow_batch_rows: int
+    texts_per_call: int
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,8 @@ def load_config(
     (``derby`` or ``postgres``) sets ``metastore.kind`` over the files, ``overrides`` aside:
     the metastore is a choice of the machine, not of the profile, and spark-submit and
     Airflow pass the environment on to the job that loads the configuration again.
+    ``$CONTENTLAKE_CONF`` names one more YAML file overlaid after the profile: a site's own
+    settings (another embedding model, a database name) without editing ``conf/``.
     """
     profile = profile or os.environ.get("CONTENTLAKE_PROFILE", "local")
     if profile not in PROFILES:
@@ -143,6 +145,8 @@ def load_config(
     raw = deep_merge(
         _load_yaml(CONF_DIR / "base.yaml"), _load_yaml(CONF_DIR / "profiles" / f"{profile}.yaml")
     )
+    if site_conf := os.environ.get("CONTENTLAKE_CONF"):
+        raw = deep_merge(raw, _load_yaml(Path(site_conf)))
     if metastore_kind := os.environ.get("CONTENTLAKE_METASTORE"):
         raw = deep_merge(raw, {"metastore": {"kind": metastore_kind}})
     raw = deep_merge(raw, overrides or {})
@@ -206,7 +210,7 @@ def _build(profile: str, raw: dict[str, Any], root: Path) -> Config:
             batch_size=int(embedding["batch_size"]),
             device=embedding["device"],
             partitions=embedding.get("partitions"),
-            arrow_batch_rows=int(embedding["arrow_batch_rows"]),
+            texts_per_call=int(embedding["texts_per_call"]),
         ),
         index=IndexSettings(
             factory=index["factory"],

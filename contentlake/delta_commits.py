@@ -31,6 +31,7 @@ from delta.exceptions import (
 )
 
 from contentlake.config import WriteSettings
+from contentlake.stage_clock import timed
 
 T = TypeVar("T")
 
@@ -72,7 +73,8 @@ def commit_with_retry(
         raise ValueError(f"writes.max_attempts must be at least 1, got {settings.max_attempts}")
     for attempt in range(1, settings.max_attempts + 1):
         try:
-            return write()
+            with timed("commit"):
+                return write()
         except COMMIT_CONFLICTS as conflict:
             if attempt == settings.max_attempts:
                 logger.error(

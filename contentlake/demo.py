@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -20,10 +21,11 @@ from pyspark.sql import functions as F
 from contentlake.config import Config, load_config
 from contentlake.index_snapshot import load_snapshot
 from contentlake.job_runs import JobResult
-from contentlake.observability import configure_logging
+from contentlake.observability import configure_logging, display_path
 from contentlake.pipeline import run_daily
 from contentlake.report import write_pipeline_report
 from contentlake.sample_data import SampleSpec, generate
+from contentlake.tables import ensure_tables
 
 SHOWN_TABLES = (
     "bronze_catalog",
@@ -53,6 +55,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run_demo(spark: SparkSession, cfg: Config, spec: SampleSpec) -> list[JobResult]:
     generate(cfg.paths.landing, spec)
+    ensure_tables(spark, cfg)
     results = []
     for run_date in spec.landing_dates():
         results += run_daily(spark, cfg, run_date, run_id=f"demo__{run_date.isoformat()}")
@@ -60,6 +63,7 @@ def run_demo(spark: SparkSession, cfg: Config, spec: SampleSpec) -> list[JobResu
 
 
 def show_results(spark: SparkSession, cfg: Config, results: list[JobResult]) -> None:
+    root = cfg.paths.root
     print("\n=== Tables (Delta, registered in the metastore) ===")
     for table in SHOWN_TABLES:
         print(f"  {cfg.database}.{table:<24} {spark.table(table).count():>8} rows")
@@ -71,6 +75,12 @@ def show_results(spark: SparkSession, cfg: Config, results: list[JobResult]) -> 
             f"  {result.run_date} {result.job:<15} in={result.rows_in:<6} "
             f"written={result.rows_written:<6} quarantined={result.rows_quarantined:<4} {mark}"
         )
+
+    dead_letters = list(dead_lettered_files(cfg, results))
+    if dead_letters:
+        print("\n=== Dead-lettered landing files (unreadable, moved aside) ===")
+        for path, reason in dead_letters:
+            print(f"  {display_path(path, root)}: {reason}")
 
     print("\n=== Quarantined rows by reason ===")
     for table in ("content_quarantine", "events_quarantine"):
@@ -88,7 +98,8 @@ def show_results(spark: SparkSession, cfg: Config, results: list[JobResult]) -> 
 
     snapshot = load_snapshot(cfg.paths.snapshots)
     print(
-        f"=== Published snapshot ===\n  {snapshot.path}\n  {snapshot.index.ntotal} vectors, "
+        f"=== Published snapshot ===\n  {display_path(snapshot.path, root)}\n  "
+        f"{snapshot.index.ntotal} vectors, "
         f"{snapshot.manifest['index']['factory']} index, model "
         f"{snapshot.manifest['model']['name']} ({snapshot.manifest['model']['version']})"
     )
@@ -104,6 +115,16 @@ def show_results(spark: SparkSession, cfg: Config, results: list[JobResult]) -> 
         for other, score in snapshot.similar_to(content_id, k=5):
             other_title, other_genres = titles.get(other, ("?", ""))
             print(f"    {score:.3f}  {other} {other_title!r} [{other_genres}]")
+
+
+def dead_lettered_files(cfg: Config, results: list[JobResult]) -> Iterator[tuple[Path, str]]:
+    """Each dead-lettered landing file the ingests reported, where it now lies, and why."""
+    for result in results:
+        source = result.job.removeprefix("ingest_")
+        folder = cfg.paths.dead_letter / source / f"date={result.run_date}"
+        for key, reason in result.details.items():
+            if key.startswith("dead_letter."):
+                yield folder / key.removeprefix("dead_letter."), reason
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         report = write_pipeline_report(
             spark, cfg.paths.root / "reports" / "pipeline.html", load_snapshot(cfg.paths.snapshots)
         )
-        print(f"\n=== Report ===\n  {report}")
+        print(f"\n=== Report ===\n  {display_path(report, cfg.paths.root)}")
     finally:
         spark.stop()
     logging.getLogger(__name__).info("lakehouse at %s", Path(cfg.paths.root))

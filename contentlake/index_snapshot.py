@@ -10,7 +10,9 @@ A snapshot is a folder ``<snapshots>/<run_date>_<fingerprint>/`` holding three f
 Publishing writes into a hidden temporary folder, renames it into place (atomic on one
 file system) and only then swaps the ``CURRENT`` pointer file with ``os.replace``. A
 reader that follows ``CURRENT`` therefore never sees a partial snapshot. The fingerprint
-covers everything the index is built from, so rebuilding the same inputs is a no-op.
+covers everything the index is built from, so rebuilding the same inputs is a no-op on any
+date: the snapshot already built from them is reused and keeps the date it was first
+published under.
 """
 
 from __future__ import annotations
@@ -34,8 +36,13 @@ INDEX_FILE = "index.faiss"
 ID_MAP_FILE = "id_map.parquet"
 MANIFEST_FILE = "manifest.json"
 CURRENT_POINTER = "CURRENT"
+REFUSED_FILE = "REFUSED"
 METRICS = {"inner_product": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
 SELF_RECALL_SAMPLE = 512
+
+
+class SnapshotRefused(RuntimeError):
+    """A built snapshot failed its gate: it stays on disk, marked, and is never served."""
 
 
 class SnapshotError(RuntimeError):
@@ -87,9 +94,28 @@ def publish_snapshot(
     factory: str,
     metric: str,
     manifest_extra: dict[str, Any],
+    min_self_recall: float = 0.0,
 ) -> Path:
-    """Build and publish a snapshot unless one with this fingerprint exists; return it."""
+    """Build and publish a snapshot unless one with this fingerprint exists; return it.
+
+    The gate comes before promotion: a snapshot whose vectors do not find themselves
+    (self-recall@1 below ``min_self_recall``) is kept on disk with a ``REFUSED`` file that
+    says why, CURRENT does not move, and :class:`SnapshotRefused` is raised.
+
+    An unchanged index is never republished under a new date. When the current snapshot
+    has this fingerprint, nothing is written and CURRENT stays. When an older snapshot has
+    it (the inputs went back to what they were, e.g. a model rolled back), nothing is built
+    and CURRENT points at that snapshot again, unless CURRENT serves a later run date than
+    ``run_date`` (a backfill must not roll serving back).
+    """
     snapshots_root.mkdir(parents=True, exist_ok=True)
+    existing = snapshot_with_fingerprint(snapshots_root, fingerprint)
+    if existing is not None:
+        if (existing / REFUSED_FILE).is_file():
+            raise SnapshotRefused(f"{existing.name}: {(existing / REFUSED_FILE).read_text()}")
+        if existing.name != current_snapshot_name(snapshots_root):
+            _advance_pointer(snapshots_root, existing.name, run_date)
+        return existing
     name = f"{run_date.isoformat()}_{fingerprint[:12]}"
     final = snapshots_root / name
     if not final.is_dir():
@@ -99,11 +125,33 @@ def publish_snapshot(
             _write_snapshot(
                 staging, name, run_date, ids, vectors, fingerprint, factory, metric, manifest_extra
             )
+            recall = json.loads((staging / MANIFEST_FILE).read_text())["index"]["self_recall_at_1"]
+            if recall < min_self_recall:
+                (staging / REFUSED_FILE).write_text(
+                    f"self-recall@1 {recall:.3f} is below the gate's {min_self_recall}"
+                )
             os.rename(staging, final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+    if (final / REFUSED_FILE).is_file():
+        raise SnapshotRefused(f"{name}: {(final / REFUSED_FILE).read_text()}")
     _advance_pointer(snapshots_root, name, run_date)
     return final
+
+
+def snapshot_with_fingerprint(snapshots_root: Path, fingerprint: str) -> Path | None:
+    """The published snapshot built from ``fingerprint``'s inputs: the current one if it
+    is, else the newest; None if there is none."""
+    current = current_snapshot_name(snapshots_root)
+    matches = []
+    for folder in snapshots_root.iterdir():
+        manifest_path = folder / MANIFEST_FILE
+        if folder.name.startswith(".") or not manifest_path.is_file():
+            continue
+        if json.loads(manifest_path.read_text()).get("fingerprint") == fingerprint:
+            matches.append(folder)
+    matches.sort(key=lambda folder: (folder.name == current, folder.name))
+    return matches[-1] if matches else None
 
 
 def _write_snapshot(

@@ -13,14 +13,11 @@ from datetime import date
 from pyspark.sql import SparkSession
 
 from contentlake.config import PROFILES, Config, load_config
+from contentlake.errors import JobFailed
 from contentlake.job_runs import JobResult, default_run_id
 from contentlake.observability import configure_logging
 
 JobRun = Callable[[SparkSession, Config, date, str], JobResult]
-
-
-class JobFailed(RuntimeError):
-    """A job stopped on purpose (a failed gate or missing input); the message says why."""
 
 
 def parse_job_args(description: str, argv: list[str] | None = None) -> argparse.Namespace:
@@ -68,5 +65,8 @@ def job_main(run: JobRun, description: str, argv: list[str] | None = None) -> in
         return 1
     finally:
         spark.stop()
-    print(json.dumps(asdict(result), default=str, indent=2))
+    summary = {key: value for key, value in asdict(result).items() if key != "clock"}
+    if result.clock is not None:
+        summary["seconds"] = {k: round(v, 2) for k, v in result.clock.summary().items()}
+    print(json.dumps(summary, default=str, indent=2))
     return 0

@@ -1,15 +1,26 @@
-"""Row accounting of each job run, recorded in the ``job_runs`` table."""
+"""Each job run's bookkeeping row in ``job_runs``: its row accounting and its checks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from contentlake.config import Config
 from contentlake.delta_commits import commit_with_retry
+from contentlake.dq.rules import CheckResult
+from contentlake.stage_clock import StageClock, timed
+
+JOB_RUN_SCHEMA = (
+    "job string, run_date date, run_id string, status string, rows_in bigint, "
+    "rows_written bigint, rows_quarantined bigint, details map<string,string>, "
+    "checks array<struct<table_name: string, table_version: bigint, check_name: string, "
+    "severity: string, violation_count: bigint, sample_keys: array<string>, "
+    "check_kind: string, observed_value: double, status: string, duration_ms: bigint>>, "
+    "finished_at timestamp"
+)
 
 
 def default_run_id(run_date: date) -> str:
@@ -23,6 +34,7 @@ class JobResult:
 
     ``rows_in == rows_written + rows_quarantined`` holds for every ingest: a row is either
     in the target table or in its quarantine table with a reason, never dropped.
+    ``clock`` says where the run's seconds went (see :mod:`contentlake.stage_clock`).
     """
 
     job: str
@@ -32,40 +44,60 @@ class JobResult:
     rows_written: int
     rows_quarantined: int = 0
     details: dict[str, str] = field(default_factory=dict)
+    clock: StageClock | None = field(default=None, compare=False, repr=False)
 
     @property
     def reconciles(self) -> bool:
         return self.rows_in == self.rows_written + self.rows_quarantined
 
 
-def record_job_run(spark: SparkSession, cfg: Config, result: JobResult) -> None:
-    """Upsert the run's row in ``job_runs``; a rerun of the same date replaces it."""
+def record_job_run(
+    spark: SparkSession,
+    cfg: Config,
+    job: str,
+    run_date: date,
+    run_id: str,
+    checks: list[CheckResult],
+    result: JobResult | None = None,
+    error: str | None = None,
+) -> None:
+    """Replace the (job, run date) row of ``job_runs`` in one commit.
+
+    With ``result`` the run succeeded; without it the run stopped on ``error`` and its row
+    counts are null.
+    """
     finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    row_df = spark.createDataFrame(
+    details = dict(result.details) if result else {}
+    if error:
+        details["error"] = error
+    row = (
+        job,
+        run_date,
+        run_id,
+        "succeeded" if result else "failed",
+        result.rows_in if result else None,
+        result.rows_written if result else None,
+        result.rows_quarantined if result else None,
+        {key: str(value) for key, value in details.items()},
         [
             (
-                result.job,
-                result.run_date,
-                result.run_id,
-                result.rows_in,
-                result.rows_written,
-                result.rows_quarantined,
-                {key: str(value) for key, value in result.details.items()},
-                finished_at,
+                r.check.table,
+                r.table_version,
+                r.check.name,
+                r.check.severity,
+                r.violation_count,
+                list(r.sample_keys),
+                r.check.kind,
+                r.observed_value,
+                r.status,
+                r.duration_ms,
             )
+            for r in checks
         ],
-        "job string, run_date date, run_id string, rows_in bigint, rows_written bigint, "
-        "rows_quarantined bigint, details map<string,string>, finished_at timestamp",
+        finished_at,
     )
-    commit_with_retry(
-        lambda: (
-            DeltaTable.forName(spark, f"{cfg.database}.job_runs")
-            .alias("t")
-            .merge(row_df.alias("s"), "t.job = s.job and t.run_date = s.run_date")
-            .whenMatchedUpdateAll()
-            .whenNotMatchedInsertAll()
-            .execute()
-        ),
-        "job_runs",
-        cfg.writes,
-    )
+    row_df = spark.createDataFrame([row], JOB_RUN_SCHEMA)
+    owned = (F.col("job") == F.lit(job)) & (F.col("run_date") == F.lit(run_date))
+    table = f"{cfg.database}.job_runs"
+    with timed("bookkeeping", count=False):
+        commit_with_retry(lambda: row_df.writeTo(table).overwrite(owned), "job_runs", cfg.writes)

@@ -9,12 +9,23 @@ a file Spark would choke on never reaches Spark. A dead-lettered file moves to::
 
 The sidecar names the reason; a rerun finds the file there instead of in landing and
 reports the same day, so moving is idempotent.
+
+Nothing in the day folder is skipped silently. Names match the source's patterns
+case-insensitively (``A.CSV.GZ`` is a gzipped CSV); hidden (``.``) and ``_`` files are
+uploads in progress or markers and are left alone, as Spark does; any other file that
+matches no pattern is dead-lettered as an unsupported file type. A CSV whose last row has
+no trailing newline may have been cut mid-write, and unlike a JSON line it cannot be told
+complete by parsing it (a row cut inside its last field still has every field), so the
+whole file is dead-lettered as truncated, as a cut JSON file or gzip stream is: none of its
+rows lands until the complete file is put back for a replay. A day with no landing files
+at all is a quiet day: nothing to read, a warning, and ``landing_files: 0`` in the details.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import fnmatch
 import gzip
 import io
 import json
@@ -60,11 +71,12 @@ class LandingDay:
     dead_letters: tuple[DeadLetter, ...]
 
     def details(self) -> dict[str, str]:
-        """JobResult details: ``dead_letter_files`` and one ``dead_letter.<name>`` per file."""
-        if not self.dead_letters:
-            return {}
-        details = {"dead_letter_files": str(len(self.dead_letters))}
-        details.update({f"dead_letter.{d.name}": d.reason for d in self.dead_letters})
+        """JobResult details: ``dead_letter_files`` and one ``dead_letter.<name>`` per file;
+        ``landing_files: 0`` on a quiet day."""
+        details = {} if self.readable else {"landing_files": "0"}
+        if self.dead_letters:
+            details["dead_letter_files"] = str(len(self.dead_letters))
+            details.update({f"dead_letter.{d.name}": d.reason for d in self.dead_letters})
         return details
 
 
@@ -84,16 +96,29 @@ def confined(path: Path, root: Path) -> Path:
 
 
 def landing_files(folder: Path, root: Path, patterns: Sequence[str]) -> list[Path]:
-    """Files of ``folder`` matching ``patterns``, sorted; hidden (``.``) and ``_`` files are
-    skipped as uploads in progress or markers, as Spark does."""
+    """Files of ``folder`` matching ``patterns`` case-insensitively, sorted; hidden (``.``)
+    and ``_`` files are skipped as uploads in progress or markers, as Spark does."""
+    return [path for path in _day_files(folder, root) if _matches(path, patterns)]
+
+
+def unmatched_files(folder: Path, root: Path, patterns: Sequence[str]) -> list[Path]:
+    """Files of ``folder`` that :func:`landing_files` does not return and does not skip."""
+    return [path for path in _day_files(folder, root) if not _matches(path, patterns)]
+
+
+def _day_files(folder: Path, root: Path) -> list[Path]:
     if not folder.exists():
         return []
     confined(folder, root)
-    found = {path for pattern in patterns for path in folder.glob(pattern)}
-    files = sorted(p for p in found if not p.name.startswith((".", "_")))
+    files = sorted(p for p in folder.iterdir() if not p.name.startswith((".", "_")))
     for path in files:
         confined(path, root)
     return [path for path in files if path.is_file()]
+
+
+def _matches(path: Path, patterns: Sequence[str]) -> bool:
+    name = path.name.lower()
+    return any(fnmatch.fnmatchcase(name, pattern.lower()) for pattern in patterns)
 
 
 def file_format(path: Path) -> str:
@@ -111,9 +136,10 @@ def file_format(path: Path) -> str:
 def probe(path: Path) -> str | None:
     """Why ``path`` cannot be read as a whole, or None when it can.
 
-    Only whole-file damage counts here (a truncated gzip, a CSV without a header, a JSON file
-    whose last line is cut off, a broken Parquet file, bytes that are not UTF-8 text). A bad
-    record inside a readable file is the quarantine's business.
+    Only whole-file damage counts here (a truncated gzip, a CSV without a header, a CSV whose
+    last row has no trailing newline, a JSON file whose last line is cut off, a broken
+    Parquet file, bytes that are not UTF-8 text). A bad record inside a readable file is
+    the quarantine's business.
     """
     fmt = file_format(path)
     name = path.name.lower()
@@ -162,6 +188,8 @@ def _probe_text(path: Path, fmt: str) -> str | None:
     if fmt == "csv" and offset == 0:
         return "empty file: no CSV header row"
     last_line = "".join(tail).strip()
+    if fmt == "csv" and last_line:
+        return "truncated: the last row has no trailing newline (the file may be cut mid-write)"
     if fmt == "json" and last_line and not _is_json(last_line):
         return "truncated: the last line is cut mid-record (no trailing newline)"
     return None
@@ -234,14 +262,20 @@ def collect_landing_day(
 ) -> LandingDay:
     """Probe the day's landing files, dead-letter the unreadable ones, report both.
 
-    Raises :class:`LandingError` when nothing is left to read: no files landed, or every
-    file of the day is (or already was) dead-lettered.
+    A file matching none of ``patterns`` is dead-lettered as an unsupported file type. A
+    day with no files at all is a quiet day: an empty :class:`LandingDay` and a warning.
+    Raises :class:`LandingError` when files landed but every one of them is (or already
+    was) dead-lettered.
     """
     label = _LABELS.get(source, source)
     folder = day_folder(landing_root, source, run_date)
     letters_folder = day_folder(dead_letter_root, source, run_date)
     files = landing_files(folder, landing_root, patterns)
     readable, moved = [], []
+    for path in unmatched_files(folder, landing_root, patterns):
+        kind = repr(path.suffix) if path.suffix else "(no extension)"
+        reason = f"unsupported file type {kind}: {label} landing files match {', '.join(patterns)}"
+        moved.append(move_to_dead_letter(path, letters_folder, reason, source))
     for path in files:
         reason = probe(path)
         if reason is None:
@@ -258,7 +292,13 @@ def collect_landing_day(
             f"{letters_folder} ({names}); see the .reason.json files there"
         )
     if not readable:
-        raise LandingError(f"no {label} landing files for {run_date} under {folder}")
+        logger.warning(
+            "no %s landing files for %s under %s: a quiet day, nothing to ingest",
+            label,
+            run_date,
+            folder,
+        )
+        return LandingDay(folder=folder, readable=(), dead_letters=())
     for letter in letters:
         if letter not in moved:
             logger.warning(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -14,6 +15,7 @@ from contentlake.transforms.validation import REASON, split_rejected, with_rejec
 
 @dataclass(frozen=True)
 class SplitCounts:
+    rows_in: int
     written: int
     quarantined: int
     reasons: dict[str, str]
@@ -51,9 +53,16 @@ def write_valid_and_quarantine(
             check_quarantine_rows(check_rejected_df, key, run_date), allowMissingColumns=True
         )
         quarantined_df.writeTo(quarantine_table).overwrite(F.col("_ingest_date") == F.lit(run_date))
-        reasons = {**reason_counts(rejected_df), **reason_counts(check_rejected_df)}
+        # Both counts come from the cached rows, one group-by each: rows in = valid rows
+        # (null reason) + rejected rows; of the valid ones, the checks rejected some.
+        checked = reason_counts(checked_df)
+        judged = reason_counts(staged_df)
+        by_reason = Counter({r: n for r, n in checked.items() if r is not None})
+        by_reason.update({r: n for r, n in judged.items() if r is not None})
+        reasons = {f"quarantined.{r}": str(n) for r, n in sorted(by_reason.items())}
         return SplitCounts(
-            written=passed_df.count(),
+            rows_in=sum(checked.values()),
+            written=judged.get(None, 0),
             quarantined=sum(int(count) for count in reasons.values()),
             reasons=reasons,
         )
@@ -80,7 +89,6 @@ def quarantined_by_check(counts: SplitCounts, check_names: Sequence[str]) -> dic
     return {name: int(counts.reasons.get(f"quarantined.{name}", 0)) for name in check_names}
 
 
-def reason_counts(rejected_df: DataFrame) -> dict[str, str]:
-    """Quarantined rows per reason, as ``quarantined.<reason>`` -> count."""
-    rows = rejected_df.groupBy(REASON).count().collect()
-    return {f"quarantined.{row[0]}": str(row[1]) for row in sorted(rows)}
+def reason_counts(judged_df: DataFrame) -> dict[str | None, int]:
+    """Rows per reject reason; valid rows are counted under None."""
+    return {row[0]: int(row[1]) for row in judged_df.groupBy(REASON).count().collect()}

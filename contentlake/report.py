@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import warnings
 from datetime import date
 from pathlib import Path
 
@@ -173,8 +174,12 @@ def _snapshot_section(snapshot: Snapshot) -> str:
 
 def _png(figure) -> str:
     buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png", dpi=90)
+    with warnings.catch_warnings():
+        # Long check names can leave tight_layout no room; the tight bounding box below
+        # still keeps every label in the image, so its warning is only console noise.
+        warnings.filterwarnings("ignore", "Tight layout not applied", UserWarning)
+        figure.tight_layout()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     return base64.b64encode(buffer.getvalue()).decode()
 
 

@@ -9,7 +9,9 @@ Layout written under a landing root (one folder per landing day)::
 The same :class:`SampleSpec` always gives byte-identical files, and every random draw comes
 from a ``random.Random`` seeded from the spec seed plus a label, so the data of one day does
 not depend on how many days follow it. Only the standard library is used, so the generator
-runs before any Spark or Python dependency is installed.
+runs before any Spark or Python dependency is installed. Its words (genre vocabularies and the
+values that make rows bad) are data, in ``sample_vocabulary.json`` beside this module; the
+accepted values and columns come from :mod:`contentlake.contract`.
 
 Conventions the pipelines can rely on:
 
@@ -35,41 +37,25 @@ import json
 import random
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from importlib import resources
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+from contentlake.contract import CONTENT_COLUMNS, CONTENT_TYPES, DEVICES, RAW_EVENT_COLUMNS
+
+# Re-exported (the redundant alias says so): tests import the accepted values from here.
+from contentlake.contract import EVENT_TYPES as EVENT_TYPES
+
 SECONDS_PER_DAY = 86_400
 
-CONTENT_TYPES = ("movie", "series", "episode", "clip")
 PLAYABLE_TYPES = ("movie", "episode", "clip")
-EVENT_TYPES = ("impression", "play", "pause", "complete", "click", "like", "share")
 WATCH_EVENT_TYPES = ("pause", "complete")
-DEVICES = ("tv", "mobile", "web", "tablet")
 LANGUAGES = ("en", "es", "fr", "de", "ja", "pt", "it", "ko")
 
-CATALOG_COLUMNS = (
-    "content_id",
-    "content_type",
-    "title",
-    "description",
-    "genres",
-    "tags",
-    "language",
-    "duration_seconds",
-    "release_date",
-    "updated_at",
-    "series_id",
-)
-EVENT_COLUMNS = (
-    "event_id",
-    "user_id",
-    "content_id",
-    "event_type",
-    "event_ts",
-    "watch_seconds",
-    "device",
-)
+# The landing files' columns, under the names callers of the generator already import.
+CATALOG_COLUMNS = CONTENT_COLUMNS  # catalogue JSON keys
+EVENT_COLUMNS = RAW_EVENT_COLUMNS  # events CSV header: the raw columns, not the silver ones
 
 CATALOG_BAD_KINDS = (
     "missing_content_id",
@@ -100,21 +86,14 @@ UNKNOWN_ID_BASE = 990_000
 DURATION_RANGES = {"movie": (4_800, 9_000), "episode": (1_200, 3_600), "clip": (30, 600)}
 SERIES_DURATION = 0
 
-_TYPE_WEIGHTS = (0.35, 0.08, 0.32, 0.25)  # movie, series, episode, clip
+_TYPE_WEIGHTS = (0.35, 0.08, 0.32, 0.25)  # in CONTENT_TYPES order: movie, series, episode, clip
 _LANGUAGE_WEIGHTS = (0.5, 0.14, 0.09, 0.08, 0.08, 0.05, 0.03, 0.03)
-_KIND_WORDS = {"movie": "film", "series": "series", "episode": "episode", "clip": "short clip"}
 
 # Behaviour knobs of the event simulation.
 _FAVOURITE_PICK_SHARE = 0.8  # sessions that start from one of the user's favourite genres
 _PREFERRED_DEVICE_SHARE = 0.7
 _UPDATE_SHARE = 0.05  # existing items re-emitted on each later day
 _NEW_ITEM_SHARE = 0.02  # new items added on each later day
-
-_BAD_DURATIONS = ("ninety", "two hours", "forty-five minutes", "long")
-_BAD_CONTENT_TYPES = ("podcast", "audiobook", "game")
-_BAD_WATCH_SECONDS = ("ten", "a while", "forty")
-_BAD_EVENT_TYPES = ("hover", "scroll", "dwell")
-_BAD_TIMESTAMPS = ("yesterday", "just now", "tbd")
 
 
 @dataclass(frozen=True)
@@ -130,259 +109,29 @@ class GenreVocabulary:
     themes: tuple[str, ...]
 
 
+def _load_vocabulary() -> dict[str, Any]:
+    """The words of ``sample_vocabulary.json``; read through the package so that an installed
+    wheel finds the file as well as a source checkout."""
+    data_file = resources.files("contentlake").joinpath("sample_vocabulary.json")
+    return json.loads(data_file.read_text(encoding="utf-8"))
+
+
+_VOCABULARY = _load_vocabulary()
+# File order is draw order: GENRES feeds seeded choices, so reordering genres or words changes
+# the generated files (adding or removing one does too).
 GENRE_VOCABULARY: dict[str, GenreVocabulary] = {
-    "drama": GenreVocabulary(
-        adjectives=("quiet", "fragile", "restless", "tender", "bitter", "unspoken", "honest"),
-        title_nouns=("Inheritance", "Letter", "Harvest", "Silence", "Homecoming", "Promise"),
-        subjects=(
-            "grieving mother",
-            "estranged brother",
-            "retired teacher",
-            "young widow",
-            "struggling farmer",
-            "ageing pianist",
-        ),
-        plots=(
-            "confronts a long-buried family secret",
-            "returns home to care for a dying parent",
-            "rebuilds a life after a painful divorce",
-            "fights to keep the family farm",
-            "reconciles with an estranged daughter",
-        ),
-        settings=(
-            "a small fishing town",
-            "a crumbling family estate",
-            "a working-class neighbourhood",
-            "a rural village",
-        ),
-        themes=("grief", "family", "forgiveness", "loss", "redemption", "memory", "resilience"),
-    ),
-    "comedy": GenreVocabulary(
-        adjectives=("hilarious", "awkward", "chaotic", "clumsy", "ridiculous", "silly", "quirky"),
-        title_nouns=("Wedding Crashers", "Roommates", "Vacation", "Mix-Up", "Neighbours", "Prank"),
-        subjects=(
-            "hapless office worker",
-            "clumsy best man",
-            "overconfident stand-up comedian",
-            "pair of mismatched roommates",
-            "eccentric uncle",
-        ),
-        plots=(
-            "accidentally books two weddings on the same day",
-            "fakes a career to impress the in-laws",
-            "gets stuck on a disastrous road trip",
-            "swaps lives with a rival for a week",
-            "turns a small lie into a hilarious mess",
-        ),
-        settings=(
-            "a chaotic wedding venue",
-            "a cramped city apartment",
-            "a tacky seaside resort",
-            "a dysfunctional office",
-        ),
-        themes=("humour", "friendship", "misunderstanding", "laughter", "pranks", "satire"),
-    ),
-    "documentary": GenreVocabulary(
-        adjectives=("untold", "remarkable", "hidden", "extraordinary", "investigative", "true"),
-        title_nouns=("Planet", "Ocean", "Empire", "Archive", "Expedition", "Climate", "Frontier"),
-        subjects=(
-            "team of marine biologists",
-            "veteran investigative journalist",
-            "group of climate scientists",
-            "wildlife photographer",
-            "historian",
-        ),
-        plots=(
-            "investigates the real history behind a forgotten empire",
-            "follows migrating whales across the ocean",
-            "documents the effects of climate change on glaciers",
-            "interviews survivors and experts",
-            "examines archival footage and evidence",
-        ),
-        settings=(
-            "the Arctic ice sheet",
-            "the Amazon rainforest",
-            "ancient ruins",
-            "remote islands",
-        ),
-        themes=("nature", "history", "science", "wildlife", "climate", "investigation", "society"),
-    ),
-    "thriller": GenreVocabulary(
-        adjectives=("deadly", "silent", "ruthless", "dark", "desperate", "fatal", "covert"),
-        title_nouns=("Conspiracy", "Heist", "Witness", "Cipher", "Informant", "Ransom", "Alibi"),
-        subjects=(
-            "hard-boiled detective",
-            "disgraced spy",
-            "undercover agent",
-            "paranoid witness",
-            "master thief",
-        ),
-        plots=(
-            "uncovers a government conspiracy",
-            "plans the perfect bank heist",
-            "hunts a serial killer",
-            "races to stop an assassination",
-            "is framed for a murder they did not commit",
-        ),
-        settings=(
-            "a rain-soaked city",
-            "a high-security vault",
-            "a corrupt police precinct",
-            "the criminal underworld",
-        ),
-        themes=("suspense", "crime", "murder", "espionage", "betrayal", "detective", "heist"),
-    ),
-    "animation": GenreVocabulary(
-        adjectives=("colourful", "magical", "enchanted", "whimsical", "animated", "hand-drawn"),
-        title_nouns=("Kingdom", "Dragon", "Toybox", "Robot", "Lantern", "Sky Whale", "Paper Boat"),
-        subjects=(
-            "brave little robot",
-            "talking fox",
-            "young dragon tamer",
-            "enchanted toy",
-            "curious cartoon cat",
-        ),
-        plots=(
-            "embarks on a magical quest across painted worlds",
-            "befriends a lonely dragon",
-            "brings a hand-drawn kingdom back to life",
-            "learns to fly with help from animated friends",
-        ),
-        settings=(
-            "an enchanted hand-drawn kingdom",
-            "a colourful toy workshop",
-            "a floating cloud city",
-            "a magical forest",
-        ),
-        themes=("animation", "fantasy", "magic", "cartoon", "imagination", "stop-motion"),
-    ),
-    "sci-fi": GenreVocabulary(
-        adjectives=("interstellar", "cybernetic", "quantum", "alien", "orbital", "galactic"),
-        title_nouns=("Starship", "Colony", "Android", "Wormhole", "Singularity", "Nebula"),
-        subjects=(
-            "starship captain",
-            "rogue android",
-            "quantum physicist",
-            "colony engineer",
-            "space marine",
-        ),
-        plots=(
-            "makes first contact with an alien civilisation",
-            "travels through a wormhole to a dying galaxy",
-            "discovers the truth behind a rogue artificial intelligence",
-            "defends a mining colony on Mars",
-            "is stranded aboard a derelict space station",
-        ),
-        settings=(
-            "a distant space station",
-            "a terraformed Mars colony",
-            "a dystopian megacity",
-            "a generation starship",
-        ),
-        themes=("space", "aliens", "robots", "time travel", "artificial intelligence", "future"),
-    ),
-    "romance": GenreVocabulary(
-        adjectives=("tender", "passionate", "bittersweet", "unexpected", "secret", "forbidden"),
-        title_nouns=("Love Letter", "Kiss", "Honeymoon", "Heartbeat", "Valentine", "Proposal"),
-        subjects=(
-            "hopeless romantic",
-            "young florist",
-            "charming stranger",
-            "pair of childhood sweethearts",
-            "lovesick musician",
-        ),
-        plots=(
-            "falls in love with a charming stranger",
-            "rekindles a summer romance",
-            "must choose between two suitors",
-            "writes love letters to a secret admirer",
-            "plans a wedding with a former flame",
-        ),
-        settings=(
-            "a sunlit Parisian cafe",
-            "a seaside village in summer",
-            "a snowy mountain lodge",
-            "a vineyard in Tuscany",
-        ),
-        themes=("love", "romance", "heartbreak", "relationships", "passion", "dating"),
-    ),
-    "sports": GenreVocabulary(
-        adjectives=("underdog", "unbeatable", "gritty", "record-breaking", "fearless", "golden"),
-        title_nouns=("Comeback", "Final Whistle", "Championship", "Playoffs", "Knockout", "Trophy"),
-        subjects=(
-            "underdog football team",
-            "veteran boxer",
-            "rookie quarterback",
-            "determined marathon runner",
-            "tough basketball coach",
-        ),
-        plots=(
-            "trains for the championship final",
-            "leads an underdog team to the playoffs",
-            "makes a comeback after a career-ending injury",
-            "fights for the world title",
-            "breaks a long-standing world record",
-        ),
-        settings=(
-            "a packed stadium",
-            "a small-town boxing gym",
-            "the olympic track",
-            "a high-school basketball court",
-        ),
-        themes=("football", "basketball", "boxing", "athletes", "training", "competition"),
-    ),
-    "horror": GenreVocabulary(
-        adjectives=("haunted", "cursed", "bloody", "sinister", "possessed", "undead"),
-        title_nouns=("Haunting", "Curse", "Ritual", "Cellar", "Exorcism", "Nightmare", "Asylum"),
-        subjects=(
-            "group of terrified teenagers",
-            "paranormal investigator",
-            "possessed child",
-            "lone caretaker",
-            "cursed family",
-        ),
-        plots=(
-            "is stalked by a vengeful ghost",
-            "awakens an ancient demon",
-            "survives a night in a haunted mansion",
-            "uncovers a satanic ritual",
-            "fights off a zombie outbreak",
-        ),
-        settings=(
-            "a haunted mansion",
-            "an abandoned asylum",
-            "a cursed graveyard",
-            "a remote cabin in the woods",
-        ),
-        themes=("ghosts", "demons", "supernatural", "gore", "zombies", "fear", "haunting"),
-    ),
-    "kids": GenreVocabulary(
-        adjectives=("friendly", "playful", "happy", "little", "sunny", "cuddly", "giggly"),
-        title_nouns=("Puppy", "Playground", "Treehouse", "Best Friends", "Picnic", "Bunny"),
-        subjects=(
-            "playful puppy",
-            "group of preschool friends",
-            "curious little bunny",
-            "friendly school bus",
-            "kind teddy bear",
-        ),
-        plots=(
-            "learns the value of friendship",
-            "goes on a backyard adventure",
-            "learns to count and sing songs",
-            "makes new friends at school",
-            "helps a lost kitten find its way home",
-        ),
-        settings=(
-            "a sunny playground",
-            "a cosy treehouse",
-            "a friendly farmyard",
-            "a colourful classroom",
-        ),
-        themes=("friendship", "learning", "preschool", "adventure", "songs", "sharing", "animals"),
-    ),
+    genre: GenreVocabulary(**{part: tuple(words) for part, words in parts.items()})
+    for genre, parts in _VOCABULARY["genres"].items()
 }
 GENRES = tuple(GENRE_VOCABULARY)
+_KIND_WORDS: dict[str, str] = _VOCABULARY["kind_words"]
+# One list per column that a bad row breaks with an unreadable or unknown value.
+_BAD_VALUES = {column: tuple(values) for column, values in _VOCABULARY["bad_values"].items()}
+_BAD_DURATIONS = _BAD_VALUES["duration_seconds"]
+_BAD_CONTENT_TYPES = _BAD_VALUES["content_type"]
+_BAD_WATCH_SECONDS = _BAD_VALUES["watch_seconds"]
+_BAD_EVENT_TYPES = _BAD_VALUES["event_type"]
+_BAD_TIMESTAMPS = _BAD_VALUES["event_ts"]
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,17 @@ import os
 from pyspark.sql import SparkSession
 
 from contentlake.config import Config
+from contentlake.observability import show_paths_relative_to
 from contentlake.spark_settings import is_local, spark_conf
 
 
 def build_spark(cfg: Config) -> SparkSession:
-    """Start (or join) the session described by ``cfg`` with Hive catalog support."""
+    """Start (or join) the session described by ``cfg`` with Hive catalog support.
+
+    On the local profile the driver logs through ``conf/log4j2.properties``; the console
+    lines of the pipeline show paths relative to the lakehouse root from here on.
+    """
+    show_paths_relative_to(cfg.paths.root)
     settings = spark_conf(cfg)
     if is_local(cfg):
         cfg.paths.metastore.mkdir(parents=True, exist_ok=True)

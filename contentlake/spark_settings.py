@@ -9,15 +9,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from contentlake.config import Config
+from contentlake.config import CONF_DIR, Config
 from contentlake.metastore import driver_jar_path, jdbc_url
 
 JOBS_DIR = Path(__file__).resolve().parent.parent / "jobs"
+# Spark's console logging on the local profile: warnings only, without the per-table
+# metastore notices (see the file).
+LOG4J_CONF = CONF_DIR / "log4j2.properties"
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 
 
 def spark_conf(cfg: Config) -> dict[str, str]:
     """Every Spark setting the configuration implies, packages excluded."""
     conf = {"spark.sql.warehouse.dir": str(cfg.paths.warehouse), **cfg.spark.conf}
+    java_options = []
     if cfg.paths.ivy:
         conf["spark.jars.ivy"] = str(cfg.paths.ivy)
     if cfg.metastore.kind == "postgres":
@@ -28,12 +33,25 @@ def spark_conf(cfg: Config) -> dict[str, str]:
         conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
             f"jdbc:derby:;databaseName={cfg.paths.metastore}/metastore_db;create=true"
         )
-        conf["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={cfg.paths.metastore}"
+        java_options.append(java_property("derby.system.home", cfg.paths.metastore))
     if is_local(cfg):
         # Python workers must run the interpreter that has this project installed, not
         # whichever python3 happens to be first on PATH.
         conf.setdefault("spark.pyspark.python", sys.executable)
+        java_options.append(java_property("log4j2.configurationFile", LOG4J_CONF))
+    if java_options:
+        # One JVM option string: the settings' own options first, then the derived ones.
+        conf[DRIVER_JAVA_OPTIONS] = " ".join(
+            filter(None, [conf.get(DRIVER_JAVA_OPTIONS), *java_options])
+        )
     return conf
+
+
+def java_property(name: str, value: object) -> str:
+    """``-Dname=value`` for ``extraJavaOptions``, quoted when a path holds blanks (Spark
+    splits the option string on blanks outside quotes)."""
+    option = f"-D{name}={value}"
+    return f'"{option}"' if any(c.isspace() for c in option) else option
 
 
 def postgres_metastore_conf(cfg: Config) -> dict[str, str]:

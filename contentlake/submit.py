@@ -4,9 +4,10 @@
     python -m contentlake.submit daily --start 2026-11-01 --end 2026-11-07   # backfill
     python -m contentlake.submit publish_index --run-date 2026-11-01 --dry-run
 
-``daily`` runs every job of the daily pipeline for each date, oldest first, and stops at
-the first failure (a failed data-quality gate exits non-zero). Each job is idempotent by
-run date, so a backfill can simply be started again after a crash.
+``daily`` first creates any missing table (``create_tables``, idempotent), then runs every
+job of the daily pipeline for each date, oldest first, and stops at the first failure (a
+failed data-quality gate exits non-zero). Each job is idempotent by run date, so a backfill
+can simply be started again after a crash.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import date, timedelta
 
 from contentlake.config import PROFILES, load_config
 from contentlake.spark_settings import spark_submit_command
-from jobs import DAILY_JOBS
+from jobs import DAILY_JOBS, SETUP_JOB
 
 
 def dates_between(start: date, end: date) -> list[date]:
@@ -30,7 +31,7 @@ def dates_between(start: date, end: date) -> list[date]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("job", choices=(*DAILY_JOBS, "daily"))
+    parser.add_argument("job", choices=(SETUP_JOB, *DAILY_JOBS, "daily"))
     parser.add_argument("--run-date", type=date.fromisoformat, help="one date (YYYY-MM-DD)")
     parser.add_argument("--start", type=date.fromisoformat, help="first date of a range")
     parser.add_argument("--end", type=date.fromisoformat, help="last date of a range")
@@ -47,20 +48,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give --run-date, or --start and --end")
     cfg = load_config(profile=args.profile, root=args.root)
     jobs = DAILY_JOBS if args.job == "daily" else (args.job,)
+    steps = [(run_date, job) for run_date in run_dates for job in jobs]
+    if args.job == "daily":
+        steps.insert(0, (run_dates[0], SETUP_JOB))
 
-    for run_date in run_dates:
-        for job in jobs:
-            job_args = ["--run-date", run_date.isoformat()]
-            if args.root:
-                job_args += ["--root", str(cfg.paths.root)]
-            command = spark_submit_command(cfg, job, job_args)
-            print(shlex.join(command), flush=True)
-            if args.dry_run:
-                continue
-            returncode = subprocess.run(command, check=False).returncode
-            if returncode != 0:
-                print(f"{job} failed for {run_date} (exit {returncode}); stopping", file=sys.stderr)
-                return returncode
+    for run_date, job in steps:
+        job_args = ["--run-date", run_date.isoformat()]
+        if args.root:
+            job_args += ["--root", str(cfg.paths.root)]
+        command = spark_submit_command(cfg, job, job_args)
+        print(shlex.join(command), flush=True)
+        if args.dry_run:
+            continue
+        returncode = subprocess.run(command, check=False).returncode
+        if returncode != 0:
+            print(f"{job} failed for {run_date} (exit {returncode}); stopping", file=sys.stderr)
+            return returncode
     return 0
 
 

@@ -1,25 +1,50 @@
-"""Table registration from the DDL files in ``sql/ddl`` and small catalog look-ups."""
+"""The lakehouse's tables: created once by an explicit step, verified cheaply by each job.
+
+``python -m contentlake.tables`` (the DAG's first task, ``make demo``, ``contentlake.submit
+daily``) applies every file of ``sql/ddl`` in order; each statement is safe to run again.
+A job only checks that its database holds every declared table (one ``show tables``), so a
+day's run pays no DDL.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import argparse
+import re
+import sys
 
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
-from contentlake.config import Config, validate_identifier
+from contentlake.config import PROFILES, Config, load_config, validate_identifier
+from contentlake.errors import JobFailed
+from contentlake.sql_files import DDL_DIR, SQL_DIR, sql_statements
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-DDL_DIR = SQL_DIR / "ddl"
+__all__ = [
+    "DDL_DIR",
+    "SQL_DIR",
+    "declared_tables",
+    "ensure_tables",
+    "require_lakehouse",
+    "require_table",
+    "rows_written_by_last_commit",
+    "sql_statements",
+    "table_version",
+    "use_database",
+]
+
+_CREATE = re.compile(r"^\s*create\s+(?:table|view)\s+if\s+not\s+exists\s+(\w+)", re.IGNORECASE)
+CREATE_COMMAND = "python -m contentlake.tables"
 
 
-def sql_statements(path: Path) -> list[str]:
-    """The statements of a SQL file: ``--`` comments removed, split on ``;``.
-
-    Deliberately simple: DDL files keep ``;`` and ``--`` out of string literals.
-    """
-    text = "\n".join(line.split("--", 1)[0] for line in path.read_text().splitlines())
-    return [statement.strip() for statement in text.split(";") if statement.strip()]
+def declared_tables() -> list[str]:
+    """Every table and view the DDL files create, in file order."""
+    names = []
+    for path in sorted(DDL_DIR.glob("*.sql")):
+        for statement in sql_statements(path):
+            match = _CREATE.match(statement)
+            if match:
+                names.append(match.group(1).lower())
+    return names
 
 
 def use_database(spark: SparkSession, cfg: Config) -> None:
@@ -44,6 +69,24 @@ def ensure_tables(spark: SparkSession, cfg: Config) -> None:
             spark.sql(statement)
 
 
+def require_lakehouse(spark: SparkSession, cfg: Config) -> None:
+    """Make the project database current, or fail with the command that creates it.
+
+    One ``show tables``: every table the DDL declares must be there. Jobs never run DDL
+    themselves, so two backfill dates started at once never race to create a table.
+    """
+    database = validate_identifier(cfg.database)
+    if not spark.catalog.databaseExists(database):
+        raise JobFailed(f"database {database!r} does not exist: run `{CREATE_COMMAND}` first")
+    spark.catalog.setCurrentDatabase(database)
+    present = {row.tableName.lower() for row in spark.sql(f"show tables in {database}").collect()}
+    missing = [name for name in declared_tables() if name not in present]
+    if missing:
+        raise JobFailed(
+            f"database {database!r} lacks {', '.join(missing)}: run `{CREATE_COMMAND}` first"
+        )
+
+
 def require_table(spark: SparkSession, table: str) -> str:
     """``table`` if it is a plain identifier naming a table of the current database.
 
@@ -60,3 +103,38 @@ def table_version(spark: SparkSession, table: str) -> int:
     """The latest committed Delta version of ``table``."""
     history = DeltaTable.forName(spark, validate_identifier(table)).history(1)
     return int(history.first()["version"])
+
+
+def rows_written_by_last_commit(spark: SparkSession, table: str) -> int:
+    """``numOutputRows`` of the table's latest commit, read from its Delta log: the size of
+    what was just written, without counting the table again."""
+    history = DeltaTable.forName(spark, validate_identifier(table)).history(1)
+    return int(history.first()["operationMetrics"].get("numOutputRows", 0))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Create (or complete) the lakehouse's database and tables.
+
+    python -m contentlake.tables [--profile local] [--root ./lakehouse]
+    """
+    parser = argparse.ArgumentParser(description="Create the lakehouse's tables (idempotent)")
+    parser.add_argument("--profile", choices=PROFILES, default=None)
+    parser.add_argument("--root", default=None)
+    args = parser.parse_args(argv)
+    cfg = load_config(profile=args.profile, root=args.root)
+
+    from contentlake.observability import configure_logging
+    from contentlake.session import build_spark
+
+    configure_logging()
+    spark = build_spark(cfg)
+    try:
+        ensure_tables(spark, cfg)
+        print(f"{cfg.database}: {', '.join(declared_tables())}")
+    finally:
+        spark.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

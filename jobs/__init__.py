@@ -1,4 +1,6 @@
-"""Spark jobs: each is ``run(spark, cfg, run_date)`` plus a small ``main()``."""
+"""Spark jobs: each is ``run(spark, cfg, run_date, run_id)`` plus a small ``main()``."""
 
+# Applied once per lakehouse before any daily job (idempotent): the DAG's first task.
+SETUP_JOB = "create_tables"
 # The daily pipeline, in dependency order (module names under jobs/).
 DAILY_JOBS = ("ingest_catalog", "ingest_events", "build_features", "embed_content", "publish_index")

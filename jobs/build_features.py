@@ -17,12 +17,11 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from contentlake.config import Config
-from contentlake.delta_commits import commit_with_retry
 from contentlake.job_cli import job_main
-from contentlake.job_runs import JobResult, default_run_id, record_job_run
+from contentlake.job_run import job_run
+from contentlake.job_runs import JobResult
 from contentlake.observability import timed_stage
-from contentlake.quality import run_table_checks
-from contentlake.tables import ensure_tables, table_version
+from contentlake.tables import rows_written_by_last_commit
 from contentlake.transforms.features import FEATURE_COLUMNS, content_daily_features
 
 JOB = "build_features"
@@ -30,41 +29,22 @@ logger = logging.getLogger(__name__)
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = None) -> JobResult:
-    run_id = run_id or default_run_id(run_date)
-    ensure_tables(spark, cfg)
-    version_before = table_version(spark, "content_daily_features")
-    content_df = spark.table("content")
-    features_df = content_daily_features(spark.table("events"), content_df, run_date).select(
-        *FEATURE_COLUMNS
-    )
-    with timed_stage(logger, "write content_daily_features"):
-        commit_with_retry(
-            lambda: features_df.writeTo("content_daily_features").overwrite(
-                F.col("feature_date") == F.lit(run_date)
-            ),
-            "content_daily_features",
-            cfg.writes,
-        )
-    written = spark.table("content_daily_features").filter(F.col("feature_date") == F.lit(run_date))
-    result = JobResult(
-        job=JOB,
-        run_date=run_date,
-        run_id=run_id,
-        rows_in=content_df.count(),
-        rows_written=written.count(),
-    )
-    with timed_stage(logger, "dq content_daily_features"):
-        run_table_checks(
-            spark,
-            cfg,
-            "content_daily_features",
-            run_date,
-            run_id,
-            restore_version=version_before,
-            run_rows="feature_date = {run_date}",
-        )
-    record_job_run(spark, cfg, result)
-    return result
+    with job_run(spark, cfg, JOB, run_date, run_id) as job:
+        features_df = content_daily_features(
+            spark.table("events"), spark.table("content"), run_date
+        ).select(*FEATURE_COLUMNS)
+        with timed_stage(logger, "write and check content_daily_features"):
+            job.gated_write(
+                "content_daily_features",
+                lambda: features_df.writeTo("content_daily_features").overwrite(
+                    F.col("feature_date") == F.lit(run_date)
+                ),
+                owned_rows="feature_date = {run_date}",
+            )
+        written = rows_written_by_last_commit(spark, "content_daily_features")
+        # One row per catalogue item by construction (and by the covers_catalogue and
+        # one_row_per_item checks that just passed): the items read are the rows written.
+        return job.finish(rows_in=written, rows_written=written)
 
 
 def main(argv: list[str] | None = None) -> int:

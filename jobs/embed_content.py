@@ -21,12 +21,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from contentlake.config import Config
-from contentlake.delta_commits import commit_with_retry
 from contentlake.job_cli import job_main
-from contentlake.job_runs import JobResult, default_run_id, record_job_run
+from contentlake.job_run import job_run
+from contentlake.job_runs import JobResult
 from contentlake.observability import timed_stage
-from contentlake.quality import run_table_checks
-from contentlake.tables import ensure_tables, table_version
 from contentlake.transforms.embedding_inputs import (
     filter_needs_embedding,
     with_embedding_text,
@@ -39,56 +37,43 @@ logger = logging.getLogger(__name__)
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = None) -> JobResult:
-    run_id = run_id or default_run_id(run_date)
-    ensure_tables(spark, cfg)
-    version_before = table_version(spark, "content_embeddings")
-    settings = cfg.embedding
-    model_version = settings.model_version or model_fingerprint(settings.model)
-    inputs_df = (
-        spark.table("content")
-        .transform(with_embedding_text)
-        .transform(with_input_hash)
-        .select("content_id", "embedding_text", "input_hash")
-    )
-    pending_df = filter_needs_embedding(
-        inputs_df, spark.table("content_embeddings"), settings.modality, model_version
-    )
-    with timed_stage(logger, "embed pending items"):
-        vectors_df = embed(spark, cfg, pending_df, model_version, run_date).persist(
-            StorageLevel.MEMORY_AND_DISK
+    with job_run(spark, cfg, JOB, run_date, run_id) as job:
+        settings = cfg.embedding
+        model_version = settings.model_version or model_fingerprint(settings.model)
+        inputs_df = (
+            spark.table("content")
+            .transform(with_embedding_text)
+            .transform(with_input_hash)
+            .select("content_id", "embedding_text", "input_hash")
         )
-        # Materialise once: Delta's MERGE reads its source twice and must not run the
-        # model twice.
-        embedded = vectors_df.count()
-    try:
-        if embedded:
-            with timed_stage(logger, "merge content_embeddings"):
-                # The source stays persisted: a retry re-MERGEs the same vectors against
-                # the new snapshot without running the model again.
-                commit_with_retry(
-                    lambda: merge_embeddings(spark, vectors_df), "content_embeddings", cfg.writes
-                )
-        logger.info("embedded %d items with %s (%s)", embedded, settings.model, model_version)
-    finally:
-        vectors_df.unpersist()
-    result = JobResult(
-        job=JOB,
-        run_date=run_date,
-        run_id=run_id,
-        rows_in=embedded,
-        rows_written=embedded,
-        details={
-            "catalogue_items": str(inputs_df.count()),
-            "model": settings.model,
-            "model_version": model_version,
-        },
-    )
-    with timed_stage(logger, "dq content_embeddings"):
-        run_table_checks(
-            spark, cfg, "content_embeddings", run_date, run_id, restore_version=version_before
+        pending_df = filter_needs_embedding(
+            inputs_df, spark.table("content_embeddings"), settings.modality, model_version
         )
-    record_job_run(spark, cfg, result)
-    return result
+        with timed_stage(logger, "embed pending items"):
+            vectors_df = embed(spark, cfg, pending_df, model_version, run_date).persist(
+                StorageLevel.MEMORY_AND_DISK
+            )
+            # Materialise once: Delta's MERGE reads its source twice and must not run the
+            # model twice.
+            embedded = vectors_df.count()
+        try:
+            with timed_stage(logger, "merge and check content_embeddings"):
+                if embedded:
+                    # The source stays persisted: a retry re-MERGEs the same vectors against
+                    # the new snapshot without running the model again.
+                    job.gated_write(
+                        "content_embeddings", lambda: merge_embeddings(spark, vectors_df)
+                    )
+                else:
+                    job.check("content_embeddings")
+            logger.info("embedded %d items with %s (%s)", embedded, settings.model, model_version)
+        finally:
+            vectors_df.unpersist()
+        return job.finish(
+            rows_in=embedded,
+            rows_written=embedded,
+            details={"model": settings.model, "model_version": model_version},
+        )
 
 
 def embed(
@@ -96,10 +81,19 @@ def embed(
 ) -> DataFrame:
     """Rows for ``content_embeddings``; the model runs on an even spread over the cores."""
     settings = cfg.embedding
-    # Big Arrow batches let the encoder sort many texts by length at once.
-    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", settings.arrow_batch_rows)
     partitions = settings.partitions or spark.sparkContext.defaultParallelism
-    embed_text = text_embedding_udf(settings.model, settings.device, settings.batch_size)
+    # Many texts per model call let the encoder sort them by length at once; the UDF
+    # regroups Arrow batches itself, so the session's Arrow setting stays untouched.
+    embed_text = text_embedding_udf(
+        settings.model, settings.device, settings.batch_size, settings.texts_per_call
+    )
+    logger.info(
+        "embedding with %s (device %s) in %d partitions, up to %d texts per model call",
+        settings.model,
+        settings.device,
+        partitions,
+        settings.texts_per_call,
+    )
     return (
         pending_df.repartition(partitions)
         .withColumn("embedding", embed_text("embedding_text"))

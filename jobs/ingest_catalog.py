@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import date, timedelta
+from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -21,14 +23,15 @@ from pyspark.sql import functions as F
 
 from contentlake.config import Config
 from contentlake.delta_commits import commit_with_retry
-from contentlake.job_cli import JobFailed, job_main
-from contentlake.job_runs import JobResult, default_run_id, record_job_run
+from contentlake.dq.engine import quarantine_rules
+from contentlake.errors import JobFailed
+from contentlake.job_cli import job_main
+from contentlake.job_run import job_run
+from contentlake.job_runs import JobResult
 from contentlake.landing import LandingError, collect_landing_day
 from contentlake.observability import timed_stage
-from contentlake.quality import quarantine_rules, run_table_checks
 from contentlake.quarantine import quarantined_by_check, write_valid_and_quarantine
 from contentlake.schema_drift import decide_extra_columns, log_extra_columns
-from contentlake.tables import ensure_tables, table_version
 from contentlake.transforms.catalog import (
     CATALOG_JSON_SCHEMA,
     catalog_quarantine_rows,
@@ -41,72 +44,61 @@ from contentlake.transforms.catalog import (
 
 JOB = "ingest_catalog"
 CATALOG_FILE_PATTERNS = ("*.json*",)
+BRONZE_CATALOG_SCHEMA = "raw_line string, source_file string, _ingest_date date"
 logger = logging.getLogger(__name__)
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = None) -> JobResult:
-    run_id = run_id or default_run_id(run_date)
-    ensure_tables(spark, cfg)
-    version_before = table_version(spark, "content")
-    with timed_stage(logger, "land bronze_catalog"):
-        landing_details = land_bronze(spark, cfg, run_date)
-    lines_df = spark.table("bronze_catalog").filter(F.col("_ingest_date") == F.lit(run_date))
-
-    tolerance = timedelta(minutes=cfg.ingest.future_tolerance_minutes)
-    checked_df = (
-        lines_df.transform(parse_catalog_lines)
-        .transform(with_typed_content_columns)
-        .transform(with_catalog_reject_reason, run_date, tolerance)
-    )
-    check_rules = quarantine_rules("content", run_date)
-    with timed_stage(logger, "write content and content_quarantine"):
-        # A commit conflict retries the whole split: both writes are idempotent.
-        counts = commit_with_retry(
-            lambda: write_valid_and_quarantine(
-                checked_df,
-                stage=staged_content,
-                write_valid=lambda staged_df: merge_content(
-                    spark, latest_version_per_content(staged_df), run_date
+    with job_run(spark, cfg, JOB, run_date, run_id) as job:
+        with timed_stage(logger, "land bronze_catalog"):
+            landing_details = land_bronze(spark, cfg, run_date)
+        lines_df = spark.table("bronze_catalog").filter(F.col("_ingest_date") == F.lit(run_date))
+        tolerance = timedelta(minutes=cfg.ingest.future_tolerance_minutes)
+        checked_df = (
+            lines_df.transform(parse_catalog_lines)
+            .transform(with_typed_content_columns)
+            .transform(with_catalog_reject_reason, run_date, tolerance)
+        )
+        check_rules = quarantine_rules("content", run_date)
+        with timed_stage(logger, "write and check content"):
+            # A commit conflict retries the whole split: both writes are idempotent.
+            counts = job.gated_write(
+                "content",
+                lambda: write_valid_and_quarantine(
+                    checked_df,
+                    stage=staged_content,
+                    write_valid=lambda staged_df: merge_content(
+                        spark, latest_version_per_content(staged_df), run_date
+                    ),
+                    quarantine_rows=catalog_quarantine_rows,
+                    quarantine_table="content_quarantine",
+                    run_date=run_date,
+                    check_rules=check_rules,
+                    key="content_id",
                 ),
-                quarantine_rows=catalog_quarantine_rows,
-                quarantine_table="content_quarantine",
-                run_date=run_date,
-                check_rules=check_rules,
-                key="content_id",
-            ),
-            "content and content_quarantine",
-            cfg.writes,
+                quarantined=lambda counts: quarantined_by_check(
+                    counts, [name for name, _ in check_rules]
+                ),
+            )
+        return job.finish(
+            rows_in=counts.rows_in,
+            rows_written=counts.written,
+            rows_quarantined=counts.quarantined,
+            details={**counts.reasons, **landing_details},
         )
-    result = JobResult(
-        job=JOB,
-        run_date=run_date,
-        run_id=run_id,
-        rows_in=lines_df.count(),
-        rows_written=counts.written,
-        rows_quarantined=counts.quarantined,
-        details={**counts.reasons, **landing_details},
-    )
-    with timed_stage(logger, "dq content"):
-        run_table_checks(
-            spark,
-            cfg,
-            "content",
-            run_date,
-            run_id,
-            restore_version=version_before,
-            quarantined=quarantined_by_check(counts, [name for name, _ in check_rules]),
-        )
-    record_job_run(spark, cfg, result)
-    return result
 
 
 def land_bronze(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, str]:
     """Copy the day's landing lines verbatim into ``bronze_catalog`` (replacing a rerun's);
     return the landing details for the result.
 
-    Unreadable files move to the dead-letter folder first. Fields beyond the contract stay
-    in the verbatim ``raw_line`` whatever ``ingest.extra_columns`` says ("evolve" only
-    reports them as kept for later promotion, "ignore" warns); ``content`` never gets them.
+    Unreadable files move to the dead-letter folder first. A day without catalogue files
+    is a quiet day and a no-op: nothing is written, so what an earlier run landed for the
+    date (if anything) stays, and a rerun after the landing files were archived changes
+    nothing.
+    Fields beyond the contract stay in the verbatim ``raw_line`` whatever
+    ``ingest.extra_columns`` says ("evolve" only reports them as kept for later promotion,
+    "ignore" warns); ``content`` never gets them.
     """
     try:
         day = collect_landing_day(
@@ -114,16 +106,9 @@ def land_bronze(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, s
         )
     except LandingError as err:
         raise JobFailed(str(err)) from err
-    lines_df = (
-        spark.read.text([str(path) for path in day.readable])
-        .select(
-            F.col("value").alias("raw_line"),
-            F.col("_metadata.file_path").alias("source_file"),
-            F.lit(run_date).alias("_ingest_date"),
-        )
-        # Blank lines carry no record; everything else, even broken JSON, is kept.
-        .filter(F.trim("raw_line") != "")
-    )
+    if not day.readable:
+        return day.details()
+    lines_df = landing_lines(spark, day.readable, run_date)
     commit_with_retry(
         lambda: lines_df.writeTo("bronze_catalog").overwrite(
             F.col("_ingest_date") == F.lit(run_date)
@@ -137,6 +122,23 @@ def land_bronze(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, s
     extra = decide_extra_columns(seen_in, cfg.ingest.extra_columns)
     log_extra_columns("catalog", seen_in, extra)
     return {**day.details(), **extra.details()}
+
+
+def landing_lines(spark: SparkSession, paths: Sequence[Path], run_date: date) -> DataFrame:
+    """The non-blank lines of ``paths`` in ``bronze_catalog``'s shape; none for no paths."""
+    if not paths:
+        # spark.read.text refuses an empty list of paths.
+        return spark.createDataFrame([], BRONZE_CATALOG_SCHEMA)
+    return (
+        spark.read.text([str(path) for path in paths])
+        .select(
+            F.col("value").alias("raw_line"),
+            F.col("_metadata.file_path").alias("source_file"),
+            F.lit(run_date).alias("_ingest_date"),
+        )
+        # Blank lines carry no record; everything else, even broken JSON, is kept.
+        .filter(F.trim("raw_line") != "")
+    )
 
 
 def extra_catalog_fields(lines_df: DataFrame) -> dict[str, list[str]]:

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import reduce
 from pathlib import Path
@@ -26,8 +25,11 @@ from pyspark.sql import types as T
 
 from contentlake.config import Config
 from contentlake.delta_commits import commit_with_retry
-from contentlake.job_cli import JobFailed, job_main
-from contentlake.job_runs import JobResult, default_run_id, record_job_run
+from contentlake.dq.engine import quarantine_rules
+from contentlake.errors import JobFailed
+from contentlake.job_cli import job_main
+from contentlake.job_run import job_run
+from contentlake.job_runs import JobResult
 from contentlake.landing import (
     LandingError,
     collect_landing_day,
@@ -36,7 +38,6 @@ from contentlake.landing import (
     read_csv_header,
 )
 from contentlake.observability import timed_stage
-from contentlake.quality import quarantine_rules, run_table_checks
 from contentlake.quarantine import quarantined_by_check, write_valid_and_quarantine
 from contentlake.schema_drift import (
     columns_by_file,
@@ -45,7 +46,6 @@ from contentlake.schema_drift import (
     decide_extra_columns,
     log_extra_columns,
 )
-from contentlake.tables import ensure_tables, table_version
 from contentlake.transforms.events import (
     EVENT_COLUMNS,
     RAW_EVENT_COLUMNS,
@@ -64,61 +64,47 @@ logger = logging.getLogger(__name__)
 
 
 def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = None) -> JobResult:
-    run_id = run_id or default_run_id(run_date)
-    ensure_tables(spark, cfg)
-    version_before = table_version(spark, "events")
-    with timed_stage(logger, "land bronze_events"):
-        landing_details = land_bronze(spark, cfg, run_date)
-    raw_df = spark.table("bronze_events").filter(F.col("_ingest_date") == F.lit(run_date))
-
-    ingested_elsewhere_df = spark.table("events").filter(F.col("_ingest_date") != F.lit(run_date))
-    tolerance = timedelta(minutes=cfg.ingest.future_tolerance_minutes)
-    checked_df = (
-        raw_df.transform(with_typed_event_columns)
-        .transform(with_event_reject_reason, spark.table("content"), run_date, tolerance)
-        .transform(with_already_ingested_rejected, ingested_elsewhere_df)
-    )
-    check_rules = quarantine_rules("events", run_date)
-    with timed_stage(logger, "write events and events_quarantine"):
-        # A commit conflict retries the whole split, not just the commit: the duplicate
-        # check must see what the concurrent writer stored.
-        counts = commit_with_retry(
-            lambda: write_valid_and_quarantine(
-                checked_df,
-                stage=staged_events,
-                write_valid=lambda staged_df: replace_ingested_events(staged_df, run_date),
-                quarantine_rows=events_quarantine_rows,
-                quarantine_table="events_quarantine",
-                run_date=run_date,
-                check_rules=check_rules,
-                key="event_id",
-            ),
-            "events and events_quarantine",
-            cfg.writes,
+    with job_run(spark, cfg, JOB, run_date, run_id) as job:
+        with timed_stage(logger, "land bronze_events"):
+            landing_details = land_bronze(spark, cfg, run_date)
+        raw_df = spark.table("bronze_events").filter(F.col("_ingest_date") == F.lit(run_date))
+        ingested_elsewhere_df = spark.table("events").filter(
+            F.col("_ingest_date") != F.lit(run_date)
         )
-    result = JobResult(
-        job=JOB,
-        run_date=run_date,
-        run_id=run_id,
-        rows_in=raw_df.count(),
-        rows_written=counts.written,
-        rows_quarantined=counts.quarantined,
-        details={**counts.reasons, **landing_details},
-    )
-    with timed_stage(logger, "dq events"):
-        run_table_checks(
-            spark,
-            cfg,
-            "events",
-            run_date,
-            run_id,
-            restore_version=version_before,
-            quarantined=quarantined_by_check(counts, [name for name, _ in check_rules]),
-            run_rows="_ingest_date = {run_date}",
+        tolerance = timedelta(minutes=cfg.ingest.future_tolerance_minutes)
+        checked_df = (
+            raw_df.transform(with_typed_event_columns)
+            .transform(with_event_reject_reason, spark.table("content"), run_date, tolerance)
+            .transform(with_already_ingested_rejected, ingested_elsewhere_df)
         )
-        run_table_checks(spark, cfg, "events_quarantine", run_date, run_id)
-    record_job_run(spark, cfg, result)
-    return result
+        check_rules = quarantine_rules("events", run_date)
+        with timed_stage(logger, "write and check events"):
+            # A commit conflict retries the whole split, not just the commit: the duplicate
+            # check must see what the concurrent writer stored.
+            counts = job.gated_write(
+                "events",
+                lambda: write_valid_and_quarantine(
+                    checked_df,
+                    stage=staged_events,
+                    write_valid=lambda staged_df: replace_ingested_events(staged_df, run_date),
+                    quarantine_rows=events_quarantine_rows,
+                    quarantine_table="events_quarantine",
+                    run_date=run_date,
+                    check_rules=check_rules,
+                    key="event_id",
+                ),
+                owned_rows="_ingest_date = {run_date}",
+                quarantined=lambda counts: quarantined_by_check(
+                    counts, [name for name, _ in check_rules]
+                ),
+            )
+            job.check("events_quarantine")
+        return job.finish(
+            rows_in=counts.rows_in,
+            rows_written=counts.written,
+            rows_quarantined=counts.quarantined,
+            details={**counts.reasons, **landing_details},
+        )
 
 
 def replace_ingested_events(staged_df: DataFrame, run_date: date) -> None:
@@ -134,7 +120,10 @@ def land_bronze(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, s
     ``bronze_events``, replacing a rerun's; return the landing details for the result.
 
     Unreadable files move to the dead-letter folder first. A file lacking a contract
-    column stops the job; extra columns follow ``ingest.extra_columns``.
+    column stops the job; extra columns follow ``ingest.extra_columns``. A day without
+    event files is a quiet day and a no-op: nothing is written, so what an earlier run
+    landed for the date (if anything) stays, and a rerun after the landing files were
+    archived changes nothing.
     """
     try:
         day = collect_landing_day(
@@ -146,6 +135,8 @@ def land_bronze(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, s
         ]
     except LandingError as err:
         raise JobFailed(str(err)) from err
+    if not day.readable:
+        return day.details()
     violation = contract_violation(declared)
     if violation:
         raise JobFailed(violation)
@@ -163,41 +154,32 @@ def land_bronze(spark: SparkSession, cfg: Config, run_date: date) -> dict[str, s
         else:
             csv_by_header.setdefault(checked.columns, []).append(str(path))
     frames += [_read_csv(spark, files, header, wanted) for header, files in csv_by_header.items()]
-    rows_df = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames).select(
-        *RAW_EVENT_COLUMNS,
-        *extra.keep,
-        "_corrupt_record",
-        "source_file",
-        F.lit(run_date).alias("_ingest_date"),
-    )
+    rows_df = bronze_rows(spark, frames, extra.keep, run_date)
     writer = rows_df.writeTo("bronze_events")
     if extra.keep:
         # Delta schema evolution: the new columns are added to bronze_events in this commit.
         writer = writer.option("mergeSchema", "true")
-    with _csv_field_count_checked(spark):
-        commit_with_retry(
-            lambda: writer.overwrite(F.col("_ingest_date") == F.lit(run_date)),
-            "bronze_events",
-            cfg.writes,
-        )
+    commit_with_retry(
+        lambda: writer.overwrite(F.col("_ingest_date") == F.lit(run_date)),
+        "bronze_events",
+        cfg.writes,
+    )
     return {**day.details(), **extra.details()}
 
 
-@contextmanager
-def _csv_field_count_checked(spark: SparkSession) -> Iterator[None]:
-    """Parse every CSV field while reading: with column pruning (ignored extra columns) the
-    parser skips the field-count check, and a row with too many or too few fields would
-    pass as valid instead of landing in _corrupt_record."""
-    key = "spark.sql.csv.parser.columnPruning.enabled"
-    before = spark.conf.get(key, None)
-    spark.conf.set(key, "false")
-    try:
-        yield
-    finally:
-        if before is None:
-            spark.conf.unset(key)
-        else:
-            spark.conf.set(key, before)
+def bronze_rows(
+    spark: SparkSession, frames: list[DataFrame], keep: Sequence[str], run_date: date
+) -> DataFrame:
+    """The day's landing frames as one, in ``bronze_events``' shape plus the ``keep`` extra
+    columns; no rows, in that shape, for a day without files."""
+    columns = (*RAW_EVENT_COLUMNS, *keep, "_corrupt_record", "source_file")
+    if not frames:
+        empty = [T.StructField(name, T.StringType()) for name in columns]
+        return spark.createDataFrame(
+            [], T.StructType([*empty, T.StructField("_ingest_date", T.DateType())])
+        )
+    union_df = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+    return union_df.select(*columns, F.lit(run_date).alias("_ingest_date"))
 
 
 def _declared_columns(path: Path) -> list[str]:
@@ -215,7 +197,10 @@ def _read_csv(
     skips the header row; a row with too many or too few fields lands in _corrupt_record.
     """
     positional = [T.StructField(f"_c{i}", T.StringType()) for i in range(len(header))]
-    file_df = spark.read.csv(
+    # Parse every field of this read, whatever the session says: with column pruning (an
+    # ignored extra column) the parser skips the field-count check, even with
+    # _corrupt_record selected (Spark 4.1), and a short or long row would pass as valid.
+    file_df = spark.read.option("columnPruning", "false").csv(
         files,
         header=True,
         schema=T.StructType([*positional, T.StructField("_corrupt_record", T.StringType())]),

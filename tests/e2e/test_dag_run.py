@@ -29,9 +29,11 @@ if importlib.util.find_spec("airflow") is None:
 REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "contentlake_daily"
 JOBS = ("ingest_catalog", "ingest_events", "build_features", "embed_content", "publish_index")
+TASKS = ("create_tables", *JOBS)
 RUN_DATE = "2026-11-01"
-# No landing files exist for this date: ingest_catalog stops with a clear message.
-MISSING_DATE = "2026-11-05"
+# This date's catalogue folder holds a link that leads outside the landing root:
+# ingest_catalog refuses it with a clear message.
+BROKEN_DATE = "2026-11-05"
 VENV_BIN = Path(sys.executable).parent
 DAG_TEST_TIMEOUT_S = 1800
 
@@ -61,7 +63,7 @@ def _last_json(stdout: str):
 
 
 @pytest.fixture(scope="module")
-def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def airflow_env(tmp_path_factory: pytest.TempPathFactory, tiny_model_conf) -> dict[str, str]:
     """Environment for the ``airflow`` CLI: fresh metadata DB, local Spark, no retries."""
     if not (VENV_BIN / "spark-submit").is_file():
         pytest.skip(f"no spark-submit next to {sys.executable}")
@@ -82,6 +84,8 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             # spark-submit must be the venv's (pyspark 4.1.3), and so must every python.
             "PATH": os.pathsep.join([str(VENV_BIN), env.get("PATH", "")]),
             "CONTENTLAKE_PROFILE": "local",
+            # Every task embeds with the tiny test model (a site overlay of conf/).
+            "CONTENTLAKE_CONF": str(tiny_model_conf),
             # A failing job fails its task at once instead of waiting out the backoff.
             "CONTENTLAKE_DAG_RETRIES": "0",
             "PYTHONUNBUFFERED": "1",
@@ -177,7 +181,7 @@ def test_daily_dag_runs_every_job_against_local_spark(airflow_env, tmp_path: Pat
     assert "--master local[2]" in output
 
     run_id, states = dag_run_states(airflow_env, RUN_DATE)
-    assert states == {job: "success" for job in JOBS}, states
+    assert states == {task: "success" for task in TASKS}, states
 
     lake = query_lakehouse(airflow_env, root, RUN_DATE)
     runs = {row["job"]: row for row in lake["job_runs"]}
@@ -200,15 +204,19 @@ def test_daily_dag_runs_every_job_against_local_spark(airflow_env, tmp_path: Pat
 
 
 def test_failing_job_stops_downstream_tasks(airflow_env, tmp_path: Path) -> None:
-    root = tmp_path / "empty_lakehouse"
-    (root / "landing").mkdir(parents=True)
+    root = tmp_path / "broken_lakehouse"
+    catalog = root / "landing" / "catalog" / f"date={BROKEN_DATE}"
+    catalog.mkdir(parents=True)
+    (tmp_path / "elsewhere.jsonl").write_text("{}\n")
+    (catalog / "catalog.jsonl").symlink_to(tmp_path / "elsewhere.jsonl")
 
-    done = dags_test(airflow_env, root, MISSING_DATE)
+    done = dags_test(airflow_env, root, BROKEN_DATE)
     output = done.stdout + done.stderr
     assert done.returncode != 0, output[-5000:]
-    assert "no catalogue landing files" in output
+    assert "outside the landing root" in output
 
-    _, states = dag_run_states(airflow_env, MISSING_DATE)
+    _, states = dag_run_states(airflow_env, BROKEN_DATE)
+    assert states["create_tables"] == "success", states
     assert states["ingest_catalog"] == "failed", states
     for job in JOBS[1:]:
         assert states[job] == "upstream_failed", states

@@ -25,7 +25,7 @@ DATA_TABLES = (
 # Columns that differ between two runs of one date by design: when a run finished, when
 # and how long a check ran, and which Delta version it read (a rerun commits a new one).
 RUN_METADATA = {
-    "job_runs": ("finished_at",),
+    "job_runs": ("finished_at", "checks"),
     "dq_results": ("checked_at", "duration_ms", "table_version"),
 }
 

@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from contentlake.config import IngestSettings, load_config
-from contentlake.job_cli import JobFailed
+from contentlake.errors import JobFailed
+from contentlake.tables import ensure_tables
 from jobs import ingest_catalog, ingest_events
 
 D1, D2 = date(2026, 11, 1), date(2026, 11, 2)
@@ -202,6 +203,7 @@ def corpus(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("corpus")
     cfg = load_config("local", root=root, overrides={"database": "t_bad_input_corpus"})
     write_corpus(cfg.paths.landing, root / "elsewhere")
+    ensure_tables(spark, cfg)
     evolve_cfg = dataclasses.replace(cfg, ingest=IngestSettings(extra_columns="evolve"))
 
     results = {

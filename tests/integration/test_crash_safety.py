@@ -24,6 +24,7 @@ from contentlake.config import load_config
 from contentlake.content_hash import content_hash
 from contentlake.pipeline import run_daily
 from contentlake.sample_data import SampleSpec, generate
+from contentlake.tables import ensure_tables
 
 pytestmark = pytest.mark.slow
 
@@ -35,10 +36,10 @@ PROCESS_SECONDS = 480
 # The job killed in each process, the stage it is killed in and the folder (under the
 # lakehouse root) that the stage writes first, in pipeline order.
 CRASHES = (
-    ("ingest_catalog", "write content and content_quarantine", "content"),
-    ("ingest_events", "write events and events_quarantine", "events"),
-    ("build_features", "write content_daily_features", "content_daily_features"),
-    ("embed_content", "merge content_embeddings", "content_embeddings"),
+    ("ingest_catalog", "write and check content", "content"),
+    ("ingest_events", "write and check events", "events"),
+    ("build_features", "write and check content_daily_features", "content_daily_features"),
+    ("embed_content", "merge and check content_embeddings", "content_embeddings"),
     # A tiny snapshot is staged and renamed within the log reader's latency, so the kill
     # lands while the job reads the vectors; the staged publish itself is atomic by rename
     # (tests/unit/test_index_snapshot.py).
@@ -75,9 +76,9 @@ for job in jobs:
 class JobProcess:
     """The runner in its own process group, its output collected line by line."""
 
-    def __init__(self, root: Path, jobs: list[str]):
+    def __init__(self, root: Path, jobs: list[str], conf: Path):
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYSPARK_GATEWAY")}
-        env.update(CONTENTLAKE_PROFILE="local", PYTHONUNBUFFERED="1")
+        env.update(CONTENTLAKE_PROFILE="local", CONTENTLAKE_CONF=str(conf), PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
             [sys.executable, "-c", RUNNER, str(root), DAY.isoformat(), *jobs],
             cwd=REPO,
@@ -176,16 +177,21 @@ def vectors(df) -> np.ndarray:
 
 
 def test_a_job_killed_mid_write_and_rerun_leaves_what_a_clean_run_leaves(
-    spark, tmp_path, hash_lake, read_snapshots
+    spark, tmp_path, hash_lake, read_snapshots, tiny_model, tiny_model_conf
 ):
     root = tmp_path / "crashed"
     generate(root / "landing", SPEC)
     clean_cfg = load_config(
         "local",
         root=tmp_path / "clean",
-        overrides={"database": "t_crash_clean", "paths": {"landing": str(root / "landing")}},
+        overrides={
+            "database": "t_crash_clean",
+            "paths": {"landing": str(root / "landing")},
+            **tiny_model,
+        },
     )
     spark.sql("drop database if exists t_crash_clean cascade")
+    ensure_tables(spark, clean_cfg)
     run_daily(spark, clean_cfg, DAY)
     clean_read = lambda table: spark.table(f"t_crash_clean.{table}")  # noqa: E731
     clean = {
@@ -197,9 +203,9 @@ def test_a_job_killed_mid_write_and_rerun_leaves_what_a_clean_run_leaves(
     warehouse = root / "warehouse" / "contentlake.db"
     crashed_read = table_reader(spark, warehouse)
     kills = {}
-    recover: list[str] = []
+    recover = ["create_tables"]  # the first process creates the tables, as the DAG does
     for job, stage, table in CRASHES:
-        process = JobProcess(root, [*recover, job])
+        process = JobProcess(root, [*recover, job], tiny_model_conf)
         folder = warehouse / table if table else None
         kills[job] = kill_mid_stage(process, stage, folder)
         assert not kills[job]["stage_finished"], (job, kills[job])
@@ -209,7 +215,7 @@ def test_a_job_killed_mid_write_and_rerun_leaves_what_a_clean_run_leaves(
             assert state in ("absent", "0:0", clean[target]), (job, target, state)
         assert published(root / "snapshots") <= published(clean_cfg.paths.snapshots)
         recover = [job]
-    JobProcess(root, recover).finish()
+    JobProcess(root, recover, tiny_model_conf).finish()
 
     print("kills:", kills)
     assert hash_lake(crashed_read, ACROSS_ROOTS) == hash_lake(clean_read, ACROSS_ROOTS)

@@ -12,7 +12,8 @@ from datetime import date
 import pytest
 from chispa import assert_df_equality
 
-from contentlake import quality
+from contentlake.dq import rules
+from contentlake.dq.rules import DataQualityError
 from contentlake.tables import table_version
 from jobs import ingest_catalog, ingest_events
 
@@ -99,18 +100,18 @@ def test_quarantine_checks_move_rows_aside_before_the_write(spark, lake_cfg):
 def test_a_failing_fail_check_leaves_the_target_as_it_was(spark, lake_cfg, tmp_path, monkeypatch):
     # The shipped catalogue plus one check this data breaks: no events from fridges.
     checks = tmp_path / "dq"
-    shutil.copytree(quality.DQ_DIR, checks)
+    shutil.copytree(rules.DQ_DIR, checks)
     (checks / "events" / "no_fridges.sql").write_text(
         "-- severity: fail\n-- kind: row\n-- description: fridges do not stream video\n"
         "select event_id from events where _ingest_date = {run_date} and device = 'fridge'\n"
     )
-    monkeypatch.setattr(quality, "DQ_DIR", checks)
+    monkeypatch.setattr(rules, "DQ_DIR", checks)
     land(lake_cfg, [item("c000001", 5400)], [event(1, 600), event(2, 700, device="fridge")])
     ingest_catalog.run(spark, lake_cfg, RUN_DATE, "run-1")
     before_df = spark.table("events").localCheckpoint()
     version_before = table_version(spark, "events")
 
-    with pytest.raises(quality.DataQualityError) as failure:
+    with pytest.raises(DataQualityError) as failure:
         ingest_events.run(spark, lake_cfg, RUN_DATE, "run-1")
 
     assert str(failure.value).startswith("data-quality gate failed:")
@@ -121,5 +122,7 @@ def test_a_failing_fail_check_leaves_the_target_as_it_was(spark, lake_cfg, tmp_p
     assert_df_equality(spark.table("events"), before_df, ignore_row_order=True)
     assert table_version(spark, "events") > version_before  # the write, then its RESTORE
     assert dq_row(spark, "events", "no_fridges") == ("fail", 1, ["e202611010000002"])
-    runs = spark.table("job_runs").filter("job = 'ingest_events'").count()
-    assert runs == 0  # a failed run is not recorded as done
+    run = spark.table("job_runs").filter("job = 'ingest_events'").collect()
+    # The failed run is recorded as failed, with no row counts: the gate undid its write.
+    assert [(r.status, r.rows_in, r.rows_written) for r in run] == [("failed", None, None)]
+    assert run[0].details["error"] == str(failure.value)

@@ -2,7 +2,8 @@
 
 Tables are compared by ``content_hash`` (row multiset over all columns); the only columns
 left out are the run metadata listed in ``conftest.RUN_METADATA``: ``job_runs.finished_at``
-and ``dq_results.checked_at``, ``duration_ms`` and ``table_version``.
+and ``checks`` (hashed through ``dq_results``), and ``dq_results.checked_at``,
+``duration_ms`` and ``table_version``.
 """
 
 import importlib
@@ -12,6 +13,7 @@ import pytest
 from contentlake.config import load_config
 from contentlake.pipeline import run_daily
 from contentlake.sample_data import SampleSpec, generate
+from contentlake.tables import ensure_tables
 from jobs import DAILY_JOBS
 
 # The whole pipeline for a day, then a rerun of each job: about 5 minutes.
@@ -24,15 +26,16 @@ LAST_DAY = SPEC.landing_dates()[-1]
 
 
 @pytest.fixture(scope="module")
-def lake(spark, tmp_path_factory):
+def lake(spark, tmp_path_factory, tiny_model):
     """The sample day through the whole pipeline, once."""
     spark.sql("drop database if exists t_idempotency cascade")
     cfg = load_config(
         "local",
         root=tmp_path_factory.mktemp("idempotency"),
-        overrides={"database": "t_idempotency"},
+        overrides={"database": "t_idempotency", **tiny_model},
     )
     generate(cfg.paths.landing, SPEC)
+    ensure_tables(spark, cfg)
     for day in SPEC.landing_dates():
         run_daily(spark, cfg, day)
     return cfg

@@ -45,10 +45,12 @@ import json, sys
 from datetime import date
 from contentlake.config import load_config
 from contentlake.session import build_spark
+from contentlake.tables import ensure_tables
 from jobs import ingest_catalog, ingest_events
 
 cfg = load_config("local", root=sys.argv[1], overrides=json.loads(sys.argv[2]))
 spark = build_spark(cfg)
+ensure_tables(spark, cfg)
 run_date = date.fromisoformat(sys.argv[3])
 written = {job.JOB: job.run(spark, cfg, run_date).rows_written
            for job in (ingest_catalog, ingest_events)}

@@ -2,6 +2,7 @@ import json
 from datetime import date, datetime, timedelta
 
 from chispa import assert_df_equality
+from pyspark.sql import functions as F
 
 from contentlake.transforms.catalog import (
     catalog_quarantine_rows,
@@ -126,3 +127,106 @@ def test_quarantine_rows_keep_the_raw_line_and_reason(spark):
         "_ingest_date date",
     )
     assert_df_equality(quarantine_df, expected_df, ignore_nullable=True)
+
+
+def test_a_rejected_line_never_displaces_a_valid_version(spark):
+    # The rejected copy's raw line sorts first ('"audiobook"' < '"movie"').
+    lines = [item("c1", content_type="audiobook", title="Bad"), item("c1", title="Good")]
+    checked_df = checked(spark, lines)
+    reasons = sorted((row.title, row[REASON] or "") for row in checked_df.collect())
+    assert reasons == [("Bad", "invalid_content_type"), ("Good", "")]
+
+    valid_df, _ = split_rejected(checked_df)
+    latest_df = latest_version_per_content(valid_df).select("content_id", "title")
+    expected_df = spark.createDataFrame([("c1", "Good")], latest_df.schema)
+    assert_df_equality(latest_df, expected_df)
+
+
+def test_the_surviving_copy_of_a_version_does_not_depend_on_input_order(spark):
+    first, second = item("c1", title="A"), item("c1", title="B")
+    survivors = set()
+    for lines in ([first, second], [second, first]):
+        valid_df, rejected_df = split_rejected(checked(spark, lines).repartition(2))
+        survivors.add((valid_df.first().title, rejected_df.first()[REASON]))
+    assert survivors == {("A", "duplicate_record")}
+
+
+def test_a_text_field_given_another_json_type_is_quarantined(spark):
+    lines = [
+        item("c1", title=42),
+        item("c2", description={"text": "A film."}),
+        item("c3", language=["en"]),
+        item("c4", series_id=7),
+        item(123),
+        item("c5", title=True),
+        item("c6", title=float("nan")),  # json.dumps writes NaN, which is not JSON
+        item("c7", genres=[1, 2]),
+        item("c8", tags=[["heist"]]),
+        item("c9", genres=["drama", 3]),
+        # accepted: a number where a number belongs, nulls, empty arrays
+        item("c10", duration_seconds=5400, description=None, series_id=None),
+        item("c11", duration_seconds="5400", genres=[], tags=None),
+        item("c12", title="42"),
+    ]
+    reasons = {(row.raw.content_id, row[REASON]) for row in checked(spark, lines).collect()}
+    assert reasons == {
+        ("c1", "invalid_title"),
+        ("c2", "invalid_description"),
+        ("c3", "invalid_language"),
+        ("c4", "invalid_series_id"),
+        ("123", "invalid_content_id"),
+        ("c5", "invalid_title"),
+        ("c6", "malformed_json"),
+        ("c7", "invalid_genres"),
+        ("c8", "invalid_tags"),
+        ("c9", "invalid_genres"),
+        ("c10", None),
+        ("c11", None),
+        ("c12", None),
+    }
+
+
+def test_lenient_json_is_malformed(spark):
+    lines = [
+        "{'content_id': 'c1', 'title': 'Single quotes', 'updated_at': '2026-11-01T03:00:00Z'}",
+        '{"content_id": "c2", "title": "A", "title": "B", "updated_at": "2026-11-01T03:00:00Z"}',
+    ]
+    assert [row[REASON] for row in checked(spark, lines).collect()] == ["malformed_json"] * 2
+
+
+def test_content_ids_are_trimmed_and_lower_cased(spark):
+    lines = [
+        item(" C000123 ", title="Old", updated_at="2026-11-01T01:00:00Z"),
+        item("c000123", title="New", updated_at="2026-11-01T02:00:00Z"),
+        item("C000124", content_type="episode", series_id=" C000001 "),
+        # the same version twice, differing only in the id's spelling
+        item(" c000125", title="Same"),
+        item("C000125", title="Same"),
+    ]
+    valid_df, rejected_df = split_rejected(checked(spark, lines))
+    latest_df = latest_version_per_content(valid_df).select("content_id", "title", "series_id")
+
+    expected_df = spark.createDataFrame(
+        [("c000123", "New", None), ("c000124", "The Heist", "c000001"), ("c000125", "Same", None)],
+        latest_df.schema,
+    )
+    assert_df_equality(latest_df, expected_df, ignore_row_order=True)
+    assert [row[REASON] for row in rejected_df.collect()] == ["duplicate_record"]
+
+
+def test_a_blank_or_absent_required_field_is_quarantined_never_null_in_content(spark):
+    # Each line lacks one field the content table declares NOT NULL, in every way a
+    # feed can lack it: null, empty, blank or absent. None may pass as valid.
+    lines = []
+    for field in ("content_id", "content_type", "title", "updated_at"):
+        for value in (None, "", "   "):
+            record = json.loads(item(f"c{len(lines) + 1}"))
+            lines.append(json.dumps({**record, field: value}))
+        absent = json.loads(item(f"c{len(lines) + 1}"))
+        del absent[field]
+        lines.append(json.dumps(absent))
+    valid_df, rejected_df = split_rejected(checked(spark, lines))
+
+    assert valid_df.count() == 0
+    assert rejected_df.filter(F.col(REASON).isNull()).count() == 0
+    assert rejected_df.count() == len(lines)

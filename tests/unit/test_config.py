@@ -1,9 +1,15 @@
+import shlex
 from pathlib import Path
 
 import pytest
 
 from contentlake.config import deep_merge, load_config, validate_identifier
-from contentlake.spark_settings import spark_conf, spark_submit_command
+from contentlake.spark_settings import (
+    LOG4J_CONF,
+    java_property,
+    spark_conf,
+    spark_submit_command,
+)
 
 
 def test_profiles_overlay_base_key_by_key(tmp_path):
@@ -81,3 +87,30 @@ def test_spark_submit_command_carries_packages_and_conf(tmp_path):
     assert command[-4:] == ["--profile", "local", "--run-date", "2026-11-01"]
     with pytest.raises(ValueError, match="no job named"):
         spark_submit_command(cfg, "nope", [])
+
+
+def test_local_driver_logs_through_the_project_log4j2_file(tmp_path):
+    conf = spark_conf(load_config("local", root=tmp_path))
+    options = shlex.split(conf["spark.driver.extraJavaOptions"])
+
+    log4j = [o.removeprefix("-Dlog4j2.configurationFile=") for o in options if "log4j2" in o]
+    assert len(log4j) == 1 and Path(log4j[0]).is_file()
+    assert Path(log4j[0]) == LOG4J_CONF
+    assert "rootLogger.level = warn" in LOG4J_CONF.read_text()
+    # One option string: the Derby home the local metastore needs is still in it.
+    assert f"-Dderby.system.home={tmp_path.resolve() / 'metastore'}" in options
+    assert conf["spark.ui.showConsoleProgress"] == "false"
+    # spark-submit gets the same single option string.
+    command = spark_submit_command(load_config("local", root=tmp_path), "ingest_events", [])
+    assert f"spark.driver.extraJavaOptions={conf['spark.driver.extraJavaOptions']}" in command
+    # Clusters keep their own logging.
+    cluster_conf = spark_conf(load_config("cluster", root=tmp_path))
+    assert "log4j2" not in cluster_conf.get("spark.driver.extraJavaOptions", "")
+
+
+def test_java_options_with_blanks_stay_one_option(tmp_path):
+    root = tmp_path / "my lake"
+    conf = spark_conf(load_config("local", root=root))
+    options = shlex.split(conf["spark.driver.extraJavaOptions"])
+    assert f"-Dderby.system.home={root.resolve() / 'metastore'}" in options
+    assert java_property("a", "b c") == '"-Da=b c"'

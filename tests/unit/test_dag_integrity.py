@@ -22,7 +22,8 @@ DAGS_FOLDER = REPO / "airflow_dags"
 DAG_ID = "contentlake_daily"
 
 EXPECTED_UPSTREAMS = {
-    "ingest_catalog": set(),
+    "create_tables": set(),
+    "ingest_catalog": {"create_tables"},
     "ingest_events": {"ingest_catalog"},
     "build_features": {"ingest_events"},
     "embed_content": {"ingest_events"},

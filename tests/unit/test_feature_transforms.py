@@ -1,7 +1,10 @@
 from datetime import date
+from pathlib import Path
 
 from chispa import assert_df_equality
+from pyspark.sql import functions as F
 
+from contentlake.dq.rules import Check, bind_run_date
 from contentlake.transforms.features import (
     FEATURE_COLUMNS,
     content_daily_features,
@@ -82,3 +85,54 @@ def test_features_of_every_catalogue_item(spark):
         FEATURES_SCHEMA,
     )
     assert_df_equality(features_df, expected_df, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_completion_rate_counts_a_viewer_s_completes_up_to_their_plays(spark):
+    events_df = spark.createDataFrame(
+        [
+            # c1: u1 plays once and completes twice; u2 completes without playing
+            ("e1", "u1", "c1", "play", date(2026, 11, 27), None),
+            ("e2", "u1", "c1", "complete", date(2026, 11, 27), 1000.0),
+            ("e3", "u1", "c1", "complete", date(2026, 11, 28), 1000.0),
+            ("e4", "u2", "c1", "complete", date(2026, 11, 28), 1000.0),
+            # c2: u3 plays twice and completes once, u4 plays twice: 1 of 4 plays completed
+            ("e5", "u3", "c2", "play", date(2026, 11, 20), None),
+            ("e6", "u3", "c2", "play", date(2026, 11, 21), None),
+            ("e7", "u3", "c2", "complete", date(2026, 11, 21), 600.0),
+            ("e8", "u4", "c2", "play", date(2026, 11, 22), None),
+            ("e9", "u4", "c2", "play", date(2026, 11, 22), None),
+            # c3: completes only, no play: no rate
+            ("e10", "u5", "c3", "complete", date(2026, 11, 22), 300.0),
+        ],
+        EVENTS_SCHEMA,
+    )
+    features_df = content_daily_features(events_df, content(spark), RUN_DATE).select(
+        "content_id", "views_28d", "completion_rate_28d"
+    )
+    expected_df = spark.createDataFrame(
+        [("c1", 1, 1.0), ("c2", 4, 0.25), ("c3", 0, None)],
+        "content_id string, views_28d bigint, completion_rate_28d double",
+    )
+    assert_df_equality(features_df, expected_df, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_the_completion_rate_check_flags_rates_outside_the_unit_range(spark):
+    path = (
+        Path(__file__).parents[2]
+        / "sql/dq/content_daily_features/completion_rate_in_unit_range.sql"
+    )
+    check = Check.from_file(path)
+    assert (check.severity, check.kind) == ("fail", "row")
+    features_df = spark.createDataFrame(
+        [
+            ("c1", RUN_DATE, 1.0),
+            ("c2", RUN_DATE, 0.0),
+            ("c3", RUN_DATE, None),
+            ("c4", RUN_DATE, 1.5),
+            ("c5", RUN_DATE, -0.1),
+            ("c6", date(2026, 11, 27), 3.0),  # another day's row: not this run's
+        ],
+        "content_id string, feature_date date, completion_rate_28d double",
+    )
+    flagged_df = features_df.filter(F.expr(bind_run_date(check.predicate, RUN_DATE)))
+    assert sorted(row.content_id for row in flagged_df.collect()) == ["c4", "c5"]

@@ -7,7 +7,9 @@ import pytest
 from contentlake.index_snapshot import (
     CURRENT_POINTER,
     INDEX_FILE,
+    REFUSED_FILE,
     SnapshotError,
+    SnapshotRefused,
     build_index,
     current_snapshot_name,
     load_snapshot,
@@ -22,8 +24,9 @@ def unit_vectors(n, dim=16, seed=0):
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def publish(root, run_date, ids, vectors, factory="Flat"):
-    hashes = [f"h{i}" for i in ids]
+def publish(root, run_date, ids, vectors, factory="Flat", version="", min_self_recall=0.0):
+    """Publish with input hashes ``h<id><version>``: another version, another fingerprint."""
+    hashes = [f"h{i}{version}" for i in ids]
     fingerprint = snapshot_fingerprint(ids, hashes, "v1", factory, "inner_product")
     return publish_snapshot(
         root,
@@ -34,6 +37,7 @@ def publish(root, run_date, ids, vectors, factory="Flat"):
         factory,
         "inner_product",
         {"model": {"name": "m", "version": "v1"}},
+        min_self_recall=min_self_recall,
     )
 
 
@@ -79,10 +83,10 @@ def test_republishing_the_same_inputs_changes_nothing(tmp_path):
 
 
 def test_backfilling_an_older_date_does_not_roll_current_back(tmp_path):
-    newer = publish(tmp_path, date(2026, 11, 5), ["a", "b"], unit_vectors(2, seed=1))
-    older = publish(tmp_path, date(2026, 11, 3), ["a", "b"], unit_vectors(2, seed=2))
+    newer = publish(tmp_path, date(2026, 11, 5), ["a", "b"], unit_vectors(2, seed=1), version=1)
+    older = publish(tmp_path, date(2026, 11, 3), ["a", "b"], unit_vectors(2, seed=2), version=2)
 
-    assert older.is_dir()
+    assert older.is_dir() and older != newer
     assert current_snapshot_name(tmp_path) == newer.name
 
 
@@ -101,7 +105,7 @@ def test_no_snapshot_yet_is_a_clear_error(tmp_path):
 
 def test_prune_keeps_the_newest_and_current(tmp_path):
     paths = [
-        publish(tmp_path, date(2026, 11, day), ["a", "b"], unit_vectors(2, seed=day))
+        publish(tmp_path, date(2026, 11, day), ["a", "b"], unit_vectors(2, seed=day), version=day)
         for day in (1, 2, 3, 4)
     ]
     removed = prune_snapshots(tmp_path, keep=2)
@@ -126,3 +130,54 @@ def test_a_snapshot_name_outside_the_snapshots_root_is_refused(tmp_path):
     for name in ("../elsewhere", str(tmp_path / "elsewhere")):
         with pytest.raises(SnapshotError, match="outside the snapshots root"):
             load_snapshot(root, name)
+
+
+def snapshot_folders(root):
+    return sorted(p.name for p in root.iterdir() if p.is_dir())
+
+
+def test_an_unchanged_index_is_not_republished_under_a_new_date(tmp_path):
+    first = publish(tmp_path, date(2026, 11, 1), ["a", "b"], unit_vectors(2))
+    before = {p.name: p.stat().st_mtime_ns for p in first.iterdir()}
+    second = publish(tmp_path, date(2026, 11, 2), ["a", "b"], unit_vectors(2))
+
+    assert second == first
+    assert snapshot_folders(tmp_path) == [first.name]
+    assert current_snapshot_name(tmp_path) == first.name
+    assert {p.name: p.stat().st_mtime_ns for p in first.iterdir()} == before
+
+
+def test_inputs_back_to_an_older_snapshot_serve_it_again_without_a_rebuild(tmp_path):
+    first = publish(tmp_path, date(2026, 11, 1), ["a", "b"], unit_vectors(2), version="v1")
+    second = publish(tmp_path, date(2026, 11, 2), ["a", "b"], unit_vectors(2), version="v2")
+    # e.g. the model rolled back: day 3's inputs are day 1's again
+    third = publish(tmp_path, date(2026, 11, 3), ["a", "b"], unit_vectors(2), version="v1")
+
+    assert third == first
+    assert snapshot_folders(tmp_path) == [first.name, second.name]
+    assert current_snapshot_name(tmp_path) == first.name
+
+
+def test_a_backfill_matching_an_older_snapshot_keeps_current(tmp_path):
+    first = publish(tmp_path, date(2026, 11, 1), ["a", "b"], unit_vectors(2), version="v1")
+    newer = publish(tmp_path, date(2026, 11, 3), ["a", "b"], unit_vectors(2), version="v2")
+    backfill = publish(tmp_path, date(2026, 11, 2), ["a", "b"], unit_vectors(2), version="v1")
+
+    assert backfill == first
+    assert snapshot_folders(tmp_path) == [first.name, newer.name]
+    assert current_snapshot_name(tmp_path) == newer.name
+
+
+def test_a_snapshot_failing_its_gate_is_kept_marked_and_never_becomes_current(tmp_path):
+    served = publish(tmp_path, date(2026, 11, 1), ["a", "b"], unit_vectors(2))
+    # Two identical vectors cannot both find themselves first: self-recall@1 is 0.5.
+    twins = np.vstack([unit_vectors(1)] * 2)
+    with pytest.raises(SnapshotRefused, match="self-recall@1 0.500 is below the gate's 0.9"):
+        publish(tmp_path, date(2026, 11, 2), ["c", "d"], twins, min_self_recall=0.9)
+
+    refused = tmp_path / next(name for name in snapshot_folders(tmp_path) if name != served.name)
+    assert (refused / REFUSED_FILE).is_file()
+    assert current_snapshot_name(tmp_path) == served.name
+    with pytest.raises(SnapshotRefused):  # a rerun on the same inputs is refused again
+        publish(tmp_path, date(2026, 11, 3), ["c", "d"], twins, min_self_recall=0.9)
+    assert current_snapshot_name(tmp_path) == served.name

@@ -47,7 +47,8 @@ def a_parquet_file(path):
     [
         ("ok.csv", HEADER + ROW),
         ("ok.csv.gz", gzip.compress((HEADER + ROW).encode())),
-        ("no-trailing-newline.csv", HEADER + ROW.rstrip("\n")),
+        ("crlf.csv", (HEADER + ROW).replace("\n", "\r\n")),
+        ("upper-case.CSV.GZ", gzip.compress((HEADER + ROW).encode())),
         ("ok.jsonl", '{"a": 1}\n{"a": 2}'),
         ("bad-line-inside.jsonl", '{"a": \n{"a": 2}\n'),
         ("bad-last-line-with-newline.jsonl", '{"a": 1}\n{"a": \n'),
@@ -72,6 +73,10 @@ def test_readable_files_pass_the_probe(tmp_path, name, data):
         ("cut.jsonl.gz", gzip.compress(b'{"a": 1}\n{"a": 2, "b'), "truncated: the last line"),
         ("half-char.jsonl", b'{"a": "caf' + "é".encode()[:1], "not UTF-8 text"),
         ("events.csv.bz2", HEADER + ROW, "unsupported file type '.bz2'"),
+        ("no-trailing-newline.csv", HEADER + ROW.rstrip("\n"), "truncated: the last row has no"),
+        ("cut-row.csv", HEADER + ROW + "e2,u1,c1,pl", "truncated: the last row has no"),
+        ("header-only-cut.csv", HEADER.rstrip("\n"), "truncated: the last row has no"),
+        ("cut.csv.gz", gzip.compress((HEADER + ROW + "e2,u1").encode()), "truncated: the last row"),
         ("broken.parquet", b"PAR1 not really parquet", "unreadable Parquet:"),
     ],
 )
@@ -173,9 +178,51 @@ def test_a_day_whose_every_file_is_unreadable_fails_clearly_then_and_on_rerun(tm
             collect(landing, dead_letter)
 
 
-def test_no_landing_files_fails_clearly(tmp_path):
-    landing, dead_letter, _ = landing_layout(tmp_path)
-    with pytest.raises(LandingError, match="no event landing files for 2026-11-01"):
+@pytest.mark.parametrize("folder_exists", [False, True])
+def test_a_day_without_landing_files_is_a_quiet_day(tmp_path, caplog, folder_exists):
+    landing, dead_letter, day = landing_layout(tmp_path)
+    if folder_exists:
+        write(day / "_SUCCESS", "")
+    with caplog.at_level(logging.WARNING, logger="contentlake.landing"):
+        result = collect(landing, dead_letter)
+    assert (result.readable, result.dead_letters) == ((), ())
+    assert result.details() == {"landing_files": "0"}
+    assert "no event landing files for 2026-11-01" in caplog.text
+
+
+def test_upper_case_extensions_are_landing_files(tmp_path):
+    landing, dead_letter, day = landing_layout(tmp_path)
+    names = ["A.CSV.GZ", "B.Parquet", "C.Csv"]
+    write(day / names[0], gzip.compress((HEADER + ROW).encode()))
+    a_parquet_file(day / names[1])
+    write(day / names[2], HEADER + ROW)
+    result = collect(landing, dead_letter)
+    assert [p.name for p in result.readable] == names
+    assert result.dead_letters == ()
+
+    catalog = landing / "catalog" / "date=2026-11-01"
+    write(catalog / "part-0.JSONL", '{"a": 1}\n')
+    write(catalog / "part-1.Json.GZ", gzip.compress(b'{"a": 1}\n'))
+    day_of_catalog = collect_landing_day(landing, dead_letter, "catalog", RUN_DATE, ("*.json*",))
+    assert [p.name for p in day_of_catalog.readable] == ["part-0.JSONL", "part-1.Json.GZ"]
+
+
+def test_a_file_matching_no_pattern_is_dead_lettered_not_ignored(tmp_path):
+    landing, dead_letter, day = landing_layout(tmp_path)
+    good = write(day / "a.csv", HEADER + ROW)
+    write(day / "notes.txt", "upstream README")
+    result = collect(landing, dead_letter)
+    reason = "unsupported file type '.txt': event landing files match *.csv*, *.parquet"
+    assert result.readable == (good,)
+    assert result.dead_letters == (DeadLetter("notes.txt", reason),)
+    assert (dead_letter / "events" / "date=2026-11-01" / "notes.txt").exists()
+    assert result.details() == {"dead_letter_files": "1", "dead_letter.notes.txt": reason}
+
+
+def test_a_day_of_only_unsupported_files_fails_clearly(tmp_path):
+    landing, dead_letter, day = landing_layout(tmp_path)
+    write(day / "events.xlsx", "PK")
+    with pytest.raises(LandingError, match=r"every event landing file .* \(events\.xlsx\)"):
         collect(landing, dead_letter)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from contentlake.submit import dates_between, main
-from jobs import DAILY_JOBS
+from jobs import DAILY_JOBS, SETUP_JOB
 
 
 def test_backfill_runs_every_job_for_every_date_in_order(tmp_path, capsys):
@@ -20,7 +20,8 @@ def test_backfill_runs_every_job_for_every_date_in_order(tmp_path, capsys):
         return next(Path(arg).name for arg in command if arg.endswith(".py"))
 
     scheduled = [(option(command, "--run-date"), script(command)) for command in commands]
-    assert scheduled == [
+    # The tables are created (idempotently) once, before the first date.
+    assert scheduled == [("2026-11-01", f"{SETUP_JOB}.py")] + [
         (day, f"{job}.py") for day in ("2026-11-01", "2026-11-02") for job in DAILY_JOBS
     ]
     for command in commands:

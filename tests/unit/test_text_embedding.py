@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 
 from udfs.text_embedding import (
@@ -6,6 +7,7 @@ from udfs.text_embedding import (
     load_text_model,
     model_fingerprint,
     pick_device,
+    rebatched,
     resolve_model_path,
     text_embedding_udf,
 )
@@ -18,52 +20,24 @@ def minilm():
     return load_text_model(MINILM, "cpu")
 
 
-@pytest.fixture(scope="session")
-def tiny_model_path(tmp_path_factory):
-    """A 2-layer BERT with random weights, built from a config (no download)."""
-    from sentence_transformers import SentenceTransformer, models
-    from tokenizers import Tokenizer, pre_tokenizers
-    from tokenizers import models as tok_models
-    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+@pytest.mark.parametrize(
+    ("sizes", "rows", "expected"),
+    [
+        ([2, 2, 2, 1], 3, [3, 3, 1]),  # small Arrow batches gathered
+        ([7], 3, [3, 3, 1]),  # a large one split
+        ([1, 5, 0, 2], 4, [4, 4]),  # both, an empty batch skipped, no empty tail
+        ([], 3, []),
+    ],
+)
+def test_rebatched_regroups_in_order(sizes, rows, expected):
+    values = iter(range(sum(sizes)))
+    batches = [pd.Series([next(values) for _ in range(size)], dtype="int64") for size in sizes]
 
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    vocab = {"[PAD]": 0, "[UNK]": 1, "[CLS]": 2, "[SEP]": 3}
-    for word in [
-        "the",
-        "a",
-        "heist",
-        "detective",
-        "puppy",
-        "friendship",
-        "space",
-        "ship",
-        "love",
-        "story",
-    ]:
-        vocab[word] = len(vocab)
-    tokenizer = Tokenizer(tok_models.WordLevel(vocab, unk_token="[UNK]"))
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-    )
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(folder / "bert")
-    fast.save_pretrained(folder / "bert")
-    transformer = models.Transformer(str(folder / "bert"), max_seq_length=32)
-    pooling = models.Pooling(transformer.get_embedding_dimension(), "mean")
-    SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(folder / "st"))
-    return str(folder / "st")
+    groups = list(rebatched(iter(batches), rows))
+
+    assert [len(group) for group in groups] == expected
+    assert [v for group in groups for v in group] == list(range(sum(sizes)))
+    assert all(list(group.index) == list(range(len(group))) for group in groups)
 
 
 def test_packaged_model_resolves_to_its_folder():

@@ -1,0 +1,34 @@
+-- One row per job and run date (a rerun replaces it): what the job read, wrote and
+-- quarantined, and the result of every data-quality check it ran, recorded in a single
+-- commit. A run stopped by a failed gate records status 'failed', its checks and the error;
+-- its row counts are null, since the gate undid what it wrote.
+create table if not exists job_runs (
+  job string not null,
+  run_date date not null,
+  run_id string not null,
+  status string not null,
+  rows_in bigint,
+  rows_written bigint,
+  rows_quarantined bigint,
+  details map<string, string>,
+  checks array<struct<
+    table_name: string,
+    table_version: bigint,
+    check_name: string,
+    severity: string,
+    violation_count: bigint,
+    sample_keys: array<string>,
+    check_kind: string,
+    observed_value: double,
+    status: string,
+    duration_ms: bigint
+  >>,
+  finished_at timestamp not null
+)
+using delta
+tblproperties (
+  'delta.constraints.status_known' = "status in ('succeeded', 'failed')",
+  'delta.constraints.succeeded_has_counts' =
+    "status != 'succeeded' or rows_in is not null and rows_written is not null"
+)
+comment 'Row accounting and data-quality results per job and run date';
