@@ -6,6 +6,7 @@ Jobs never read globals, environment or Airflow Variables on their own: ``main()
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 from dataclasses import dataclass, field
@@ -152,6 +153,21 @@ def load_config(
     raw = deep_merge(raw, overrides or {})
     root = root or os.environ.get("CONTENTLAKE_ROOT") or raw["paths"]["root"]
     return _build(profile, raw, Path(root))
+
+
+def add_lakehouse_options(parser: argparse.ArgumentParser) -> None:
+    """``--profile`` and ``--root``, the two options every command-line tool shares."""
+    parser.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=None,
+        help="conf/profiles/<profile>.yaml (default: $CONTENTLAKE_PROFILE or local)",
+    )
+    parser.add_argument(
+        "--root",
+        default=None,
+        help="lakehouse root folder (default: $CONTENTLAKE_ROOT or conf paths.root)",
+    )
 
 
 def validate_identifier(name: str) -> str:

@@ -12,7 +12,7 @@ from datetime import date
 
 from pyspark.sql import SparkSession
 
-from contentlake.config import PROFILES, Config, load_config
+from contentlake.config import Config, add_lakehouse_options, load_config
 from contentlake.errors import JobFailed
 from contentlake.job_runs import JobResult, default_run_id
 from contentlake.observability import configure_logging
@@ -33,17 +33,7 @@ def parse_job_args(description: str, argv: list[str] | None = None) -> argparse.
         default=None,
         help="identifier recorded with results (default: manual__<run-date>)",
     )
-    parser.add_argument(
-        "--profile",
-        choices=PROFILES,
-        default=None,
-        help="conf/profiles/<profile>.yaml (default: $CONTENTLAKE_PROFILE or local)",
-    )
-    parser.add_argument(
-        "--root",
-        default=None,
-        help="lakehouse root folder (default: $CONTENTLAKE_ROOT or conf paths.root)",
-    )
+    add_lakehouse_options(parser)
     return parser.parse_args(argv)
 
 

@@ -15,7 +15,7 @@ import sys
 from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
-from contentlake.config import PROFILES, Config, load_config, validate_identifier
+from contentlake.config import Config, add_lakehouse_options, load_config, validate_identifier
 from contentlake.errors import JobFailed
 from contentlake.sql_files import DDL_DIR, SQL_DIR, sql_statements
 
@@ -118,8 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     python -m contentlake.tables [--profile local] [--root ./lakehouse]
     """
     parser = argparse.ArgumentParser(description="Create the lakehouse's tables (idempotent)")
-    parser.add_argument("--profile", choices=PROFILES, default=None)
-    parser.add_argument("--root", default=None)
+    add_lakehouse_options(parser)
     args = parser.parse_args(argv)
     cfg = load_config(profile=args.profile, root=args.root)
 

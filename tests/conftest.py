@@ -30,19 +30,23 @@ def spark(spark_root):
 
 
 @pytest.fixture
-def lake_cfg(spark, tmp_path, request, tiny_model) -> Config:
-    """A config whose landing and snapshot folders are the test's own, with a fresh
-    database in the session's warehouse holding every table (created the way the DAG's
-    first task creates them; warehouse and metastore are fixed per session)."""
-    from contentlake.tables import ensure_tables
-
+def lake_db(spark, tmp_path, request, tiny_model) -> Config:
+    """A config whose landing and snapshot folders are the test's own, with a fresh, empty
+    database in the session's warehouse (warehouse and metastore are fixed per session)."""
     database = "t_" + re.sub(r"\W", "_", request.node.name.lower())[:60]
     spark.sql(f"drop database if exists {database} cascade")
-    cfg = load_config(
+    return load_config(
         profile="local", root=tmp_path, overrides={"database": database, **tiny_model}
     )
-    ensure_tables(spark, cfg)
-    return cfg
+
+
+@pytest.fixture
+def lake_cfg(spark, lake_db) -> Config:
+    """``lake_db`` holding every table, created the way the DAG's first task creates them."""
+    from contentlake.tables import ensure_tables
+
+    ensure_tables(spark, lake_db)
+    return lake_db
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import argparse
 import sys
 from datetime import date
 
-from contentlake.config import PROFILES, load_config
+from contentlake.config import add_lakehouse_options, load_config
 from contentlake.dq.rules import DataQualityError, checked_tables
 from contentlake.observability import configure_logging
 
@@ -23,8 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("table", choices=checked_tables())
     parser.add_argument("--run-date", required=True, type=date.fromisoformat)
     parser.add_argument("--run-id", default=None)
-    parser.add_argument("--profile", choices=PROFILES, default=None)
-    parser.add_argument("--root", default=None)
+    add_lakehouse_options(parser)
     args = parser.parse_args(argv)
     cfg = load_config(profile=args.profile, root=args.root)
     configure_logging()

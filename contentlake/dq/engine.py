@@ -1,20 +1,23 @@
 """Run a table's data-quality rules and return their results; nothing is written here.
 
-Row checks and the aggregate checks that read the same rows share one scan. A check that
-finds violations gets its count and its sample keys from that same query (a row check's
-samples come from one LIMIT query of its own, run only when it found something).
+A table's checks cost at most two Spark actions: one scan shared by the row checks and the
+aggregate checks that read the same rows, then one batch that gives every other check its
+count and sample rows together (a union of per-check queries, collected once), judges the
+aggregate checks and samples the row checks that found violations.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
 from collections.abc import Mapping
 from datetime import date
 
-from pyspark.sql import Column, DataFrame, Row, SparkSession
+from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from contentlake.config import validate_identifier
 from contentlake.dq.rules import (
@@ -53,6 +56,11 @@ def run_checks(
 ) -> list[CheckResult]:
     """Every check of ``table`` (at ``version``, its latest) in file-name order.
 
+    At most two Spark actions whatever the number of checks: the fused scan of the row
+    checks and of the aggregate checks that read the same rows, then one batch that
+    returns, for every other check and for every fused check that needs it, its count and
+    its sample rows (:func:`collect_violations`).
+
     ``quarantined`` holds how many staged rows each quarantine check moved aside in this
     run: those rows never reached the table, so that count is added to the check's result.
     """
@@ -65,13 +73,14 @@ def run_checks(
         # No row checks: the aggregate checks that read what the first one reads share a scan.
         run_slice = aggregate_checks[0].predicate if aggregate_checks else None
     fused = [check for check in aggregate_checks if fuses_with(check, run_slice)]
+    others = [check for check in checks if check.kind != "row" and check not in fused]
     by_name = {
         r.check.name: r
-        for r in run_fused_scan(spark, row_checks, fused, run_slice, run_date, version)
+        for r in run_batched(spark, row_checks, fused, run_slice, others, run_date, version)
     }
     results = []
     for check in checks:
-        result = by_name.get(check.name) or run_table_check(spark, check, run_date, version)
+        result = by_name[check.name]
         moved = (quarantined or {}).get(check.name, 0)
         if check.severity == "quarantine" and moved:
             result = CheckResult(
@@ -94,17 +103,85 @@ def run_fused_scan(
     run_date: date,
     version: int,
 ) -> list[CheckResult]:
-    """Row checks (one ``count_if`` each) and aggregate checks (a struct of their
-    aggregates each) of one table, in a single scan of the run's slice.
+    """Row checks and aggregate checks of one table in a single scan of ``run_slice``
+    (then one batch for the samples of those that found violations)."""
+    return run_batched(spark, row_checks, aggregate_checks, run_slice, [], run_date, version)
 
-    When every row predicate is ``<run slice> and ...``, no row outside the slice can
-    count: filtering on it lets Delta skip the files of other days by their min/max stats.
+
+def run_table_check(spark: SparkSession, check: Check, run_date: date, version: int) -> CheckResult:
+    """One check on its own: a single query gives its count and its sample rows."""
+    (result,) = run_batched(spark, [], [], None, [check], run_date, version)
+    return result
+
+
+def run_batched(
+    spark: SparkSession,
+    row_checks: list[Check],
+    aggregate_checks: list[Check],
+    run_slice: str | None,
+    table_checks: list[Check],
+    run_date: date,
+    version: int,
+) -> list[CheckResult]:
+    """The fused scan, then one batch for everything whose rows are wanted.
+
+    The scan counts each row check (``count_if`` of its predicate) and computes each
+    aggregate check's aggregates (a struct of them), over ``run_slice`` when given: when
+    every row predicate is ``<run slice> and ...``, no row outside the slice can count,
+    and filtering on it lets Delta skip the files of other days by their min/max stats.
+    The batch then judges each aggregate check's HAVING on its one row (a local relation,
+    so it may still read small tables, as the volume check reads its history, without
+    touching the checked table again), runs every table check, and fetches the samples of
+    the row checks that found violations.
     """
+    started = time.perf_counter()
+    counts, aggregate_types = _fused_scan(spark, row_checks, aggregate_checks, run_slice, run_date)
+    wanted: list[tuple[Check, DataFrame]] = []
+    for i, check in enumerate(row_checks):
+        if counts[f"c{i}"]:
+            wanted.append((check, spark.sql(bind_run_date(check.sql, run_date))))
+    views = []
+    for i, check in enumerate(aggregate_checks):
+        # A name of its own: jobs in threads of one session may judge one check at once.
+        view = f"_dq_{check.name}_{uuid.uuid4().hex[:8]}"
+        spark.createDataFrame([counts[f"a{i}"]], aggregate_types[i]).createOrReplaceTempView(view)
+        views.append(view)
+        having = bind_run_date(check.having, run_date)
+        wanted.append((check, spark.sql(f"select * from {view} where {having}")))
+    wanted += [(check, spark.sql(bind_run_date(check.sql, run_date))) for check in table_checks]
+    try:
+        found = collect_violations(wanted)
+    finally:
+        for view in views:
+            spark.catalog.dropTempView(view)
+    duration_ms = int((time.perf_counter() - started) * 1000)
+
+    results = []
+    for i, check in enumerate(row_checks):
+        count, samples = int(counts[f"c{i}"]), found.get(check.name, (0, ()))[1]
+        results.append(CheckResult(check, run_date, version, count, samples, duration_ms))
+    for i, check in enumerate(aggregate_checks):
+        count, samples = found.get(check.name, (0, ()))
+        observed = _observed(check, counts[f"a{i}"])
+        results.append(CheckResult(check, run_date, version, count, samples, duration_ms, observed))
+    for check in table_checks:
+        count, samples = found.get(check.name, (0, ()))
+        observed = _observe_alone(spark, check, run_date) if check.observe else None
+        results.append(CheckResult(check, run_date, version, count, samples, duration_ms, observed))
+    return results
+
+
+def _fused_scan(
+    spark: SparkSession,
+    row_checks: list[Check],
+    aggregate_checks: list[Check],
+    run_slice: str | None,
+    run_date: date,
+) -> tuple[Row | None, list[T.StructType]]:
     checks = [*row_checks, *aggregate_checks]
     if not checks:
-        return []
+        return None, []
     table = validate_identifier(checks[0].table)
-    started = time.perf_counter()
     columns = [
         f"count_if(coalesce(({bind_run_date(check.predicate, run_date)}), false)) as c{i}"
         for i, check in enumerate(row_checks)
@@ -116,113 +193,72 @@ def run_fused_scan(
     fused_df = spark.sql(f"select {', '.join(columns)} from {table}{where}")
     with timed("dq"):
         counts = fused_df.first()
-    scan_ms = int((time.perf_counter() - started) * 1000)
-    results = []
-    for i, check in enumerate(row_checks):
-        count = int(counts[f"c{i}"])
-        samples = sample_keys(spark, check, run_date) if count else ()
-        results.append(CheckResult(check, run_date, version, count, samples, duration_ms=scan_ms))
-    for i, check in enumerate(aggregate_checks):
-        aggregates_df = spark.createDataFrame(
-            [counts[f"a{i}"]], fused_df.schema[f"a{i}"].dataType
-        )
-        results.append(judge_aggregates(spark, check, aggregates_df, run_date, version, scan_ms))
-    return results
+    return counts, [fused_df.schema[f"a{i}"].dataType for i in range(len(aggregate_checks))]
 
 
-def judge_aggregates(
-    spark: SparkSession,
-    check: Check,
-    aggregates_df: DataFrame,
-    run_date: date,
-    version: int,
-    scan_ms: int,
-) -> CheckResult:
-    """Apply an aggregate check's HAVING condition to its one row of aggregates.
+def collect_violations(
+    wanted: list[tuple[Check, DataFrame]],
+) -> dict[str, tuple[int, tuple[str, ...]]]:
+    """Count and sample the violating rows of many checks in one Spark action.
 
-    The row goes back to Spark as a local relation, so the condition is evaluated by the
-    same SQL engine and may still read small tables (the volume check reads its history
-    from ``dq_results``) without touching the checked table again.
+    Each check contributes its first SAMPLE_SIZE rows, each carrying the check's total
+    count (``count(*) over ()``); the union of all of them is collected at once. A sample
+    is the first column as text, or for an aggregate check its aggregates by name.
     """
-    started = time.perf_counter()
-    # A name of its own: jobs in threads of one session may judge the same check at once.
-    view = f"_dq_{check.name}_{uuid.uuid4().hex[:8]}"
-    aggregates_df.createOrReplaceTempView(view)
-    try:
-        with timed("dq"):
-            violation = spark.sql(
-                f"select * from {view} where {bind_run_date(check.having, run_date)}"
-            ).first()
-    finally:
-        spark.catalog.dropTempView(view)
-    observed = None
-    if check.observe:
-        value = aggregates_df.first()[check.observe]
-        observed = None if value is None else float(value)
-    return CheckResult(
-        check=check,
-        run_date=run_date,
-        table_version=version,
-        violation_count=0 if violation is None else 1,
-        # The one violating row is the aggregates themselves: show them by name.
-        sample_keys=() if violation is None else (_render(violation),),
-        duration_ms=scan_ms + int((time.perf_counter() - started) * 1000),
-        observed_value=observed,
-    )
+    if not wanted:
+        return {}
+    frames = []
+    for check, violations_df in wanted:
+        if check.kind == "aggregate":
+            sample = _rendered(violations_df)
+        else:
+            sample = violations_df[violations_df.columns[0]].cast("string")
+        frames.append(
+            violations_df.select(
+                F.lit(check.name).alias("_check"),
+                sample.alias("_sample"),
+                F.count(F.lit(1)).over(Window.partitionBy()).alias("_violations"),
+            ).limit(SAMPLE_SIZE)
+        )
+    with timed("dq"):
+        rows = functools.reduce(DataFrame.unionAll, frames).collect()
+    found: dict[str, tuple[int, tuple[str, ...]]] = {}
+    for row in rows:
+        count, samples = found.get(row._check, (0, ()))
+        found[row._check] = (int(row._violations), (*samples, row._sample))
+    return found
 
 
-def _render(row: Row, without: str | None = None) -> str:
+def _rendered(aggregates_df: DataFrame) -> Column:
     """``name=value`` pairs of an aggregate row (``null`` for a missing value)."""
-    return ", ".join(
-        f"{name}={'null' if value is None else value}"
-        for name, value in row.asDict().items()
-        if name != without
+    return F.concat_ws(
+        ", ",
+        *[
+            F.concat(
+                F.lit(f"{name}="), F.coalesce(aggregates_df[name].cast("string"), F.lit("null"))
+            )
+            for name in aggregates_df.columns
+        ],
     )
 
 
-def sample_keys(spark: SparkSession, check: Check, run_date: date) -> tuple[str, ...]:
-    """Up to SAMPLE_SIZE values of the first column the check returns."""
-    with timed("dq"):
-        rows = spark.sql(bind_run_date(check.sql, run_date)).limit(SAMPLE_SIZE).collect()
-    return tuple(str(row[0]) for row in rows)
+def _observed(check: Check, aggregates: Row) -> float | None:
+    if not check.observe:
+        return None
+    value = aggregates[check.observe]
+    return None if value is None else float(value)
 
 
-def run_table_check(spark: SparkSession, check: Check, run_date: date, version: int) -> CheckResult:
-    """One table check (or an aggregate check that could not share the fused scan).
-
-    A single query returns the first SAMPLE_SIZE violating rows, each carrying the total
-    count (``count(*) over ()``), so a failing check costs no second query for its count.
-    """
-    started = time.perf_counter()
-    sql = bind_run_date(check.sql, run_date)
-    with timed("dq"):
-        rows = spark.sql(
-            f"select *, count(*) over () as _violations from ({sql}) limit {SAMPLE_SIZE}"
-        ).collect()
-    observed = None
-    if check.kind == "aggregate" and check.observe:
-        # The aggregate row only comes back when it violates; the observation is wanted
-        # on every run, so read it without the HAVING.
-        measures_sql = bind_run_date(
-            f"select {check.measures} from {check.table}"
-            + (f" where {check.predicate}" if check.predicate else ""),
-            run_date,
-        )
-        with timed("dq"):
-            value = spark.sql(measures_sql).first()[check.observe]
-        observed = None if value is None else float(value)
-    return CheckResult(
-        check=check,
-        run_date=run_date,
-        table_version=version,
-        violation_count=int(rows[0]["_violations"]) if rows else 0,
-        sample_keys=tuple(
-            _render(row, without="_violations") if check.kind == "aggregate" else str(row[0])
-            for row in rows
-        ),
-        duration_ms=int((time.perf_counter() - started) * 1000),
-        observed_value=observed,
+def _observe_alone(spark: SparkSession, check: Check, run_date: date) -> float | None:
+    """The observation of an aggregate check that could not share the fused scan: its
+    aggregates without the HAVING (the row only comes back when it violates)."""
+    measures_sql = bind_run_date(
+        f"select {check.measures} from {check.table}"
+        + (f" where {check.predicate}" if check.predicate else ""),
+        run_date,
     )
+    with timed("dq"):
+        return _observed(check, spark.sql(measures_sql).first())
 
 
 def log_results(results: list[CheckResult]) -> None:

@@ -48,9 +48,9 @@ def wait_for(path: Path) -> None:
 
 
 def test_a_merge_that_loses_the_commit_race_is_retried_on_the_new_snapshot(
-    spark, lake_cfg, tmp_path, caplog
+    spark, lake_db, tmp_path, caplog
 ):
-    use_database(spark, lake_cfg)
+    use_database(spark, lake_db)
     spark.sql("create table scores (content_id string, score int, day date) using delta")
     spark.sql("insert into scores values ('c1', 1, date'2026-11-01'), ('c2', 2, date'2026-11-01')")
     started, release = tmp_path / "merge-started", tmp_path / "release-merge"

@@ -4,9 +4,14 @@ were archived after they were ingested."""
 import json
 from datetime import date
 
+import pytest
 from chispa import assert_df_equality
 
 from jobs import ingest_catalog, ingest_events
+
+# Four job runs on a lakehouse of its own (about 20 s); the default suite covers the parts:
+# tests/unit/test_landing.py (a quiet day is an empty LandingDay) and test_ingest_bronze.py.
+pytestmark = pytest.mark.slow
 
 DAY = date(2026, 11, 1)
 QUIET_DAY = date(2026, 11, 2)

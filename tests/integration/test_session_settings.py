@@ -83,12 +83,12 @@ def write_landing_csv(cfg) -> None:
 
 
 def test_concurrent_ingest_and_embedding_leave_the_session_conf_alone(
-    spark, lake_cfg, tmp_path, tiny_model_path, session_arrow_rows, monkeypatch
+    spark, lake_db, tmp_path, tiny_model_path, session_arrow_rows, monkeypatch
 ):
     cfg = dataclasses.replace(
-        lake_cfg,
+        lake_db,
         embedding=dataclasses.replace(
-            lake_cfg.embedding,
+            lake_db.embedding,
             model=tiny_model_path,
             model_version="tiny",
             device="cpu",

@@ -5,7 +5,7 @@ import pytest
 
 from contentlake import metastore
 from contentlake.config import load_config
-from contentlake.spark_settings import spark_conf, spark_submit_command
+from contentlake.spark_settings import LOG4J_CONF, spark_conf, spark_submit_command
 
 POSTGRES = {"metastore": {"kind": "postgres"}}
 
@@ -33,6 +33,8 @@ def test_postgres_kind_points_the_hive_client_at_postgres(tmp_path):
         "spark.driver.extraClassPath": str(
             tmp_path.resolve() / "metastore" / "jdbc" / "postgresql-42.7.14.jar"
         ),
+        # The local profile logs through the project's log4j2 file with either metastore.
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J_CONF}",
     }
     # Everything else is as with Derby: warehouse, workers' Python, Delta settings.
     assert conf["spark.sql.warehouse.dir"] == str(tmp_path.resolve() / "warehouse")

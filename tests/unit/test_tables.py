@@ -6,9 +6,9 @@ from py4j.protocol import Py4JJavaError
 from contentlake.tables import ensure_tables, table_version
 
 
-def test_check_constraints_refuse_a_violating_write_as_a_whole(spark, lake_cfg):
-    ensure_tables(spark, lake_cfg)
-    ensure_tables(spark, lake_cfg)  # a second pass changes nothing
+def test_check_constraints_refuse_a_violating_write_as_a_whole(spark, lake_db):
+    ensure_tables(spark, lake_db)
+    ensure_tables(spark, lake_db)  # a second pass changes nothing
     schema = spark.table("events").schema
     ts = datetime(2026, 11, 1, 20)
     day = date(2026, 11, 1)

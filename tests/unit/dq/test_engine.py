@@ -42,8 +42,7 @@ EMBEDDINGS = (
     "input_hash string, embedding array<float>, embedded_date date"
 )
 DQ_HISTORY = (
-    "run_date date, table_name string, check_name string, observed_value double, "
-    "run_status string"
+    "run_date date, table_name string, check_name string, observed_value double, run_status string"
 )
 
 
