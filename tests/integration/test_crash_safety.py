@@ -57,7 +57,7 @@ TARGETS = {
 # path in publish_index's job_runs details) and the vectors themselves, which another
 # process may batch differently: they are compared with a float tolerance instead.
 ACROSS_ROOTS = {
-    "job_runs": ("finished_at", "details"),
+    "job_runs": ("finished_at", "details", "checks"),  # checks: hashed through dq_results
     "dq_results": ("checked_at", "duration_ms", "table_version"),
     "content_embeddings": ("embedding",),
 }
@@ -154,7 +154,19 @@ def kill_mid_stage(job: JobProcess, stage: str, folder: Path | None) -> dict[str
 
 
 def table_reader(spark, warehouse: Path):
+    """Tables of a lakehouse whose metastore this session does not hold, read by path;
+    ``dq_results``, a view over ``job_runs``, is rebuilt from it as its DDL defines it."""
+
     def read(table: str):
+        if table == "dq_results":
+            return read("job_runs").selectExpr(
+                "run_id",
+                "run_date",
+                "job",
+                "status as run_status",
+                "inline(checks)",
+                "finished_at as checked_at",
+            )
         return spark.read.format("delta").load(str(warehouse / table))
 
     return read
