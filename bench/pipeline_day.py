@@ -26,7 +26,6 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -34,7 +33,7 @@ from contentlake.config import load_config
 from contentlake.contract import CONTENT_TYPES, DEVICES, EVENT_TYPES, RAW_EVENT_COLUMNS
 from contentlake.sample_data import SampleSpec, generate
 from contentlake.session import build_spark
-from contentlake.tables import declared_tables, ensure_tables
+from contentlake.tables import declared_tables, ensure_tables, table_version
 from jobs import DAILY_JOBS
 
 START = date(2026, 11, 1)
@@ -47,7 +46,7 @@ def delta_versions(spark: SparkSession) -> dict[str, int]:
     for table in declared_tables():
         if spark.catalog.getTable(table).tableType == "VIEW":
             continue
-        versions[table] = int(DeltaTable.forName(spark, table).history(1).first()["version"])
+        versions[table] = table_version(spark, table)
     return versions
 
 
