@@ -10,7 +10,7 @@ SHARED_MAVEN ?= ../shared/maven/repository
 # The venv's bin first, so spark-submit and the Python workers use the project's Python.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install maven-seed demo test test-slow lint bench clean \
+.PHONY: install maven-seed demo test test-slow lint bench serve clean \
 	metastore-install metastore-up metastore-down
 
 $(BIN)/python:
@@ -42,6 +42,10 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/embed_throughput.py
+
+# The HTTP service over ./lakehouse's CURRENT snapshot (after make demo); Ctrl-C stops it.
+serve: install
+	$(BIN)/python -m contentlake.serving --root ./lakehouse
 
 # A shared Hive metastore on PostgreSQL (metastore.kind: postgres, or CONTENTLAKE_METASTORE=
 # postgres), so an analyst's session reads tables by name while a job writes. The server runs

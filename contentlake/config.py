@@ -95,10 +95,34 @@ class EmbeddingSettings:
 
 
 @dataclass(frozen=True)
+class GateSettings:
+    """What a staged snapshot must pass before CURRENT points at it (``index.gates``)."""
+
+    min_self_recall: float = 0.9
+    max_count_drop: float = 0.2
+    evaluation_metric: str = "ndcg"
+    evaluation_tolerance: float = 0.02
+    min_queries: int = 50
+
+
+@dataclass(frozen=True)
 class IndexSettings:
     factory: str
     metric: str
     keep_snapshots: int
+    gates: GateSettings = field(default_factory=GateSettings)
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """Offline evaluation of a snapshot on the behaviour of a held-out window."""
+
+    window_days: int = 7
+    k: int = 10
+    max_queries: int = 2000
+    max_items_per_user: int = 100
+    max_judgments_per_query: int = 50
+    min_users: int = 1
 
 
 @dataclass(frozen=True)
@@ -112,6 +136,7 @@ class Config:
     index: IndexSettings
     writes: WriteSettings = field(default_factory=WriteSettings)
     metastore: MetastoreSettings = field(default_factory=MetastoreSettings)
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -232,7 +257,9 @@ def _build(profile: str, raw: dict[str, Any], root: Path) -> Config:
             factory=index["factory"],
             metric=index["metric"],
             keep_snapshots=int(index["keep_snapshots"]),
+            gates=GateSettings(**index.get("gates", {})),
         ),
+        evaluation=EvaluationSettings(**raw.get("evaluation", {})),
         writes=WriteSettings(**raw.get("writes", {})),
         metastore=MetastoreSettings(
             kind=metastore.get("kind", "derby"),

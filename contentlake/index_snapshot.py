@@ -4,6 +4,8 @@ A snapshot is a folder ``<snapshots>/<run_date>_<fingerprint>/`` holding three f
 
 - ``index.faiss``: the index; row ``i`` of it is the vector of the id in row ``i`` of
 - ``id_map.parquet``: ``(position, content_id)``;
+- ``items.parquet`` (when given): the items' serving metadata (title, description, content
+  type, language, genres), for filters and keyword search;
 - ``manifest.json``: sources (Delta table versions), model, index type and parameters,
   vector count, self-recall, sha256 of the other two files and the creation time.
 
@@ -22,6 +24,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -32,11 +35,16 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from contentlake import snapshot_gates as gates
+from contentlake.snapshot_gates import GateResult
+
 INDEX_FILE = "index.faiss"
 ID_MAP_FILE = "id_map.parquet"
+ITEMS_FILE = "items.parquet"
 MANIFEST_FILE = "manifest.json"
 CURRENT_POINTER = "CURRENT"
 REFUSED_FILE = "REFUSED"
+PROMOTIONS_LOG = "promotions.jsonl"
 METRICS = {"inner_product": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
 SELF_RECALL_SAMPLE = 512
 
@@ -85,6 +93,14 @@ def self_recall_at_1(
     return float(np.mean(found[:, 0] == positions))
 
 
+# What a job adds to the staged snapshot's judgement: more manifest entries (e.g. its
+# offline evaluation) and the results of its own gates (count, model versions, evaluation).
+Review = Callable[["Snapshot"], tuple[dict[str, Any], list[GateResult]]]
+# Builds the index of the vectors; returns it with its manifest "index" entries (factory,
+# search parameters, the candidates measured when the index was chosen by measurement).
+IndexBuilder = Callable[[np.ndarray], tuple[faiss.Index, dict[str, Any]]]
+
+
 def publish_snapshot(
     snapshots_root: Path,
     run_date: date,
@@ -95,12 +111,19 @@ def publish_snapshot(
     metric: str,
     manifest_extra: dict[str, Any],
     min_self_recall: float = 0.0,
+    items: pa.Table | None = None,
+    *,
+    builder: IndexBuilder | None = None,
+    review: Review | None = None,
 ) -> Path:
-    """Build and publish a snapshot unless one with this fingerprint exists; return it.
+    """Build, gate and publish a snapshot unless one with this fingerprint exists; return it.
 
-    The gate comes before promotion: a snapshot whose vectors do not find themselves
-    (self-recall@1 below ``min_self_recall``) is kept on disk with a ``REFUSED`` file that
-    says why, CURRENT does not move, and :class:`SnapshotRefused` is raised.
+    ``items`` (one row per id, a ``content_id`` column first) is stored beside the index.
+    ``builder`` builds the index (default: ``factory`` as it is). The snapshot is staged,
+    then judged, then promoted: its vectors must be finite and non-zero, find themselves
+    (self-recall@1 at least ``min_self_recall``) and pass ``review``'s gates. A snapshot that
+    fails any gate is kept on disk with a ``REFUSED`` file listing every reason (and the
+    gates in its manifest), CURRENT does not move, and :class:`SnapshotRefused` is raised.
 
     An unchanged index is never republished under a new date. When the current snapshot
     has this fingerprint, nothing is written and CURRENT stays. When an older snapshot has
@@ -114,7 +137,7 @@ def publish_snapshot(
         if (existing / REFUSED_FILE).is_file():
             raise SnapshotRefused(f"{existing.name}: {(existing / REFUSED_FILE).read_text()}")
         if existing.name != current_snapshot_name(snapshots_root):
-            _advance_pointer(snapshots_root, existing.name, run_date)
+            _advance_pointer(snapshots_root, existing.name, run_date, "republished inputs")
         return existing
     name = f"{run_date.isoformat()}_{fingerprint[:12]}"
     final = snapshots_root / name
@@ -122,21 +145,50 @@ def publish_snapshot(
         staging = snapshots_root / f".staging-{name}-{uuid.uuid4().hex[:8]}"
         staging.mkdir()
         try:
+            index, index_entries = (builder or _factory_builder(factory, metric))(vectors)
             _write_snapshot(
-                staging, name, run_date, ids, vectors, fingerprint, factory, metric, manifest_extra
+                staging,
+                name,
+                run_date,
+                ids,
+                vectors,
+                metric,
+                index,
+                index_entries,
+                fingerprint,
+                manifest_extra,
+                items,
             )
-            recall = json.loads((staging / MANIFEST_FILE).read_text())["index"]["self_recall_at_1"]
-            if recall < min_self_recall:
-                (staging / REFUSED_FILE).write_text(
-                    f"self-recall@1 {recall:.3f} is below the gate's {min_self_recall}"
-                )
+            _judge(staging, vectors, min_self_recall, review)
             os.rename(staging, final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     if (final / REFUSED_FILE).is_file():
         raise SnapshotRefused(f"{name}: {(final / REFUSED_FILE).read_text()}")
-    _advance_pointer(snapshots_root, name, run_date)
+    _advance_pointer(snapshots_root, name, run_date, "published")
     return final
+
+
+def _factory_builder(factory: str, metric: str) -> IndexBuilder:
+    return lambda vectors: (build_index(vectors, factory, metric), {"factory": factory})
+
+
+def _judge(staged: Path, vectors: np.ndarray, min_self_recall: float, review: Review | None):
+    """Run every gate on the staged snapshot; record them in its manifest, and the
+    reasons of any refusal in a REFUSED file."""
+    manifest = read_manifest(staged)
+    results = [
+        gates.finite_nonzero_vectors(vectors),
+        gates.self_recall(manifest["index"]["self_recall_at_1"], min_self_recall),
+    ]
+    if review is not None:
+        extra, review_results = review(load_snapshot(staged.parent, staged.name, verify=False))
+        manifest.update(extra)
+        results += review_results
+    manifest["gates"] = [result.as_dict() for result in results]
+    _write_manifest(staged, manifest)
+    if reasons := gates.refusals(results):
+        (staged / REFUSED_FILE).write_text("\n".join(reasons) + "\n")
 
 
 def snapshot_with_fingerprint(snapshots_root: Path, fingerprint: str) -> Path | None:
@@ -160,12 +212,13 @@ def _write_snapshot(
     run_date: date,
     ids: list[str],
     vectors: np.ndarray,
-    fingerprint: str,
-    factory: str,
     metric: str,
+    index: faiss.Index,
+    index_entries: dict[str, Any],
+    fingerprint: str,
     manifest_extra: dict[str, Any],
+    items: pa.Table | None = None,
 ) -> None:
-    index = build_index(vectors, factory, metric)
     faiss.write_index(index, str(folder / INDEX_FILE))
     id_map = pa.table(
         {
@@ -174,6 +227,12 @@ def _write_snapshot(
         }
     )
     pq.write_table(id_map, folder / ID_MAP_FILE)
+    files = [INDEX_FILE, ID_MAP_FILE]
+    if items is not None:
+        if items.column("content_id").to_pylist() != list(ids):
+            raise ValueError("items must hold one row per id, in the ids' order")
+        pq.write_table(items, folder / ITEMS_FILE)
+        files.append(ITEMS_FILE)
     manifest = {
         "snapshot": name,
         "run_date": run_date.isoformat(),
@@ -181,25 +240,35 @@ def _write_snapshot(
         "fingerprint": fingerprint,
         "vector_count": int(index.ntotal),
         "index": {
-            "factory": factory,
             "metric": metric,
             "dim": int(index.d),
             "faiss_version": faiss.__version__,
             "self_recall_at_1": self_recall_at_1(index, vectors),
+            **index_entries,
         },
         "files": {
             file: {"sha256": _sha256(folder / file), "bytes": (folder / file).stat().st_size}
-            for file in (INDEX_FILE, ID_MAP_FILE)
+            for file in files
         },
         **manifest_extra,
     }
-    (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    _write_manifest(folder, manifest)
     for path in folder.iterdir():
         with path.open("rb") as handle:
             os.fsync(handle.fileno())
 
 
-def _advance_pointer(snapshots_root: Path, name: str, run_date: date) -> None:
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    staging = folder / f".{MANIFEST_FILE}.{uuid.uuid4().hex[:8]}"
+    staging.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    os.replace(staging, folder / MANIFEST_FILE)
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    return json.loads((folder / MANIFEST_FILE).read_text())
+
+
+def _advance_pointer(snapshots_root: Path, name: str, run_date: date, reason: str) -> None:
     """Point CURRENT at ``name`` unless it already points at a later run date.
 
     A backfill of an old date publishes its snapshot but must not roll serving back.
@@ -209,9 +278,36 @@ def _advance_pointer(snapshots_root: Path, name: str, run_date: date) -> None:
         current_date = date.fromisoformat(current.split("_", 1)[0])
         if current_date > run_date:
             return
+    point_current(snapshots_root, name, reason)
+
+
+def point_current(snapshots_root: Path, name: str, reason: str, forced: bool = False) -> None:
+    """Swap CURRENT to ``name`` atomically and note the move in the promotions log.
+
+    The log (one JSON line per move) is what a rollback reads to find the snapshot served
+    before; the pointer moves first, so a crash in between loses a log line, never a swap.
+    """
+    previous = current_snapshot_name(snapshots_root)
     staging = snapshots_root / f".{CURRENT_POINTER}.{uuid.uuid4().hex[:8]}"
     staging.write_text(name + "\n")
     os.replace(staging, snapshots_root / CURRENT_POINTER)
+    entry = {
+        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "snapshot": name,
+        "previous": previous,
+        "reason": reason,
+        "forced": forced,
+    }
+    with (snapshots_root / PROMOTIONS_LOG).open("a") as log:
+        log.write(json.dumps(entry) + "\n")
+
+
+def promotions(snapshots_root: Path) -> list[dict[str, Any]]:
+    """Every move of CURRENT, oldest first."""
+    log = snapshots_root / PROMOTIONS_LOG
+    if not log.is_file():
+        return []
+    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
 
 
 def current_snapshot_name(snapshots_root: Path) -> str | None:
@@ -240,6 +336,7 @@ class Snapshot:
     manifest: dict[str, Any]
     index: faiss.Index
     ids: list[str]
+    items: pa.Table | None = None
 
     def search(self, queries: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
         """The ``k`` nearest items of each query vector as (content_id, score)."""
@@ -284,7 +381,8 @@ def load_snapshot(snapshots_root: Path, name: str | None = None, verify: bool = 
     ids = pq.read_table(folder / ID_MAP_FILE).sort_by("position").column("content_id").to_pylist()
     if len(ids) != index.ntotal:
         raise SnapshotError(f"{folder}: {len(ids)} ids for {index.ntotal} vectors")
-    return Snapshot(path=folder, manifest=manifest, index=index, ids=ids)
+    items = pq.read_table(folder / ITEMS_FILE) if ITEMS_FILE in manifest["files"] else None
+    return Snapshot(path=folder, manifest=manifest, index=index, ids=ids, items=items)
 
 
 def _sha256(path: Path) -> str:

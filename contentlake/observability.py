@@ -17,6 +17,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # its font cache, faiss which CPU build it loaded, the model stack its downloads and locks.
 QUIET_LOGGERS = (
     "py4j",
+    "bm25s",
     "matplotlib",
     "PIL",
     "urllib3",

@@ -1,4 +1,5 @@
-"""An HTML report of the pipeline's runs: row accounting, quarantine and data quality.
+"""An HTML report of the pipeline's runs: row accounting, quarantine, data quality and the
+retrieval quality of index snapshots.
 
 Plots are rendered with matplotlib's object API (no pyplot, so no display or global figure
 state is involved) into PNGs embedded in one self-contained HTML file, so
@@ -20,6 +21,23 @@ from matplotlib.patches import Rectangle
 from pyspark.sql import SparkSession
 
 from contentlake.index_snapshot import Snapshot
+from contentlake.retrieval_metrics import METRIC_NAMES
+
+# retrieval_eval's metric columns and their panel titles.
+EVALUATION_METRICS = {
+    "ndcg_at_k": "nDCG@k",
+    "mrr_at_k": "MRR@k",
+    "recall_at_k": "Recall@k",
+    "map_at_k": "MAP@k",
+}
+EVALUATION_COLUMNS = (
+    "model_version",
+    "k",
+    *EVALUATION_METRICS,
+    "queries",
+    "window_start",
+    "window_end",
+)
 
 STATUS_COLOURS = {
     "pass": "#2e7d32",
@@ -66,6 +84,15 @@ def write_pipeline_report(
             ),
         ),
     ]
+    evaluations = _retrieval_evaluations(spark)
+    if not evaluations.empty:
+        sections.append(
+            (
+                "Retrieval quality of index snapshots on held-out behaviour",
+                _evaluation_plot(evaluations),
+                _table(evaluations[["run_date", "snapshot", *EVALUATION_COLUMNS]]),
+            )
+        )
     body = "\n".join(
         f"<h2>{html.escape(title)}</h2>\n<img alt='{html.escape(title)}' "
         f"src='data:image/png;base64,{image}'>\n{table}"
@@ -157,6 +184,34 @@ def _dq_plot(dq: pd.DataFrame) -> str:
     return _png(figure)
 
 
+def _retrieval_evaluations(spark: SparkSession) -> pd.DataFrame:
+    """``retrieval_eval`` by run date; empty when the table is, or when a lakehouse made
+    before the table existed lacks it (the report must not need a DDL rerun)."""
+    if not spark.catalog.tableExists("retrieval_eval"):
+        return pd.DataFrame()
+    return spark.table("retrieval_eval").orderBy("run_date", "snapshot").toPandas()
+
+
+def _evaluation_plot(evaluations: pd.DataFrame) -> str:
+    """One panel per metric: each snapshot's score per run date, a line per snapshot, so
+    a candidate and the serving snapshot judged on the same day sit one above the other."""
+    snapshots = sorted(evaluations.snapshot.unique())
+    figure = Figure(figsize=(4 * len(EVALUATION_METRICS), 3.5))
+    panels = figure.subplots(1, len(EVALUATION_METRICS), squeeze=False)[0]
+    for axes, (column, label) in zip(panels, EVALUATION_METRICS.items(), strict=True):
+        for snapshot in snapshots:
+            scores = evaluations[evaluations.snapshot == snapshot]
+            axes.plot(pd.to_datetime(scores.run_date), scores[column], marker="o", label=snapshot)
+        cutoffs = sorted(evaluations.k.unique())
+        axes.set_title(label.replace("@k", f"@{cutoffs[0]}") if len(cutoffs) == 1 else label)
+        axes.set_ylim(0, 1)
+        axes.tick_params(axis="x", labelrotation=30)
+    # A legend of dozens of snapshots would hide the lines; the table below names them.
+    if len(snapshots) <= 8:
+        panels[0].legend(loc="upper left", fontsize=7)
+    return _png(figure)
+
+
 def _snapshot_section(snapshot: Snapshot) -> str:
     manifest = snapshot.manifest
     rows = {
@@ -167,6 +222,15 @@ def _snapshot_section(snapshot: Snapshot) -> str:
         "model": f"{manifest['model']['name']} ({manifest['model']['version']})",
         "created": manifest["created_at"],
     }
+    evaluation = manifest.get("evaluation")
+    if evaluation:
+        window = evaluation["window"]
+        rows["evaluation window"] = f"{window['start']} to {window['end']}"
+        rows["evaluation queries"] = evaluation["queries"]
+        for name in METRIC_NAMES:
+            key = f"{name}@{evaluation['k']}"
+            value = evaluation[key]
+            rows[key] = "n/a" if value is None else f"{value:.4f}"
     return "<h2>Published snapshot</h2>\n" + _table(
         pd.DataFrame({"field": list(rows), "value": [str(v) for v in rows.values()]})
     )

@@ -1,13 +1,16 @@
-"""Publish the nightly FAISS snapshot of ``content_embeddings``.
+"""Publish the nightly FAISS snapshot of ``content_embeddings``, gated before promotion.
 
     spark-submit --packages io.delta:delta-spark_4.1_2.13:4.4.0 \\
         jobs/publish_index.py --run-date 2026-11-01
 
-Writes ``<snapshots>/<run_date>_<fingerprint>/`` (index, id map, manifest) atomically and
-moves the ``CURRENT`` pointer to it. Inputs identical to an existing snapshot publish
-nothing new. The snapshot is gated before promotion: an index whose vectors no longer find
-themselves (self-recall@1 below MIN_SELF_RECALL) stays on disk, marked REFUSED, CURRENT does
-not move, and the job fails.
+Stages ``<snapshots>/<run_date>_<fingerprint>/`` (index, id map, items, manifest), judges it,
+and only then moves ``CURRENT`` to it. The gates: finite, non-zero vectors; self-recall@1;
+one model version; no sudden drop of the vector count against the served snapshot; and the
+offline evaluation (behaviour of the last ``evaluation.window_days``) not worse than the
+served snapshot's on the same queries beyond ``index.gates.evaluation_tolerance``. A refused
+snapshot stays on disk with a ``REFUSED`` file, and the job fails with every reason. Inputs
+identical to an existing snapshot publish nothing new. Both evaluations go to
+``retrieval_eval``.
 """
 
 from __future__ import annotations
@@ -15,29 +18,44 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import date
+from typing import Any
 
 import numpy as np
-from pyspark.sql import SparkSession
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from contentlake import snapshot_gates as gates
 from contentlake.config import Config
 from contentlake.errors import JobFailed
 from contentlake.index_snapshot import (
+    Snapshot,
     SnapshotRefused,
+    current_snapshot_name,
     load_snapshot,
     prune_snapshots,
     publish_snapshot,
+    read_manifest,
     snapshot_fingerprint,
 )
 from contentlake.job_cli import job_main
 from contentlake.job_run import job_run
 from contentlake.job_runs import JobResult
 from contentlake.observability import timed_stage
+from contentlake.retrieval_eval import (
+    evaluate_snapshots,
+    manifest_entry,
+    qrels_from_events,
+    record_evaluation,
+)
+from contentlake.snapshot_gates import GateResult
+from contentlake.snapshots import keep_snapshot_versions_reachable
 from contentlake.tables import table_version
+from contentlake.transforms.relevance import held_out_window
 from udfs.text_embedding import model_fingerprint
 
 JOB = "publish_index"
-MIN_SELF_RECALL = 0.9
+ITEM_COLUMNS = ("content_id", "title", "description", "content_type", "language", "genres")
 logger = logging.getLogger(__name__)
 
 
@@ -45,19 +63,11 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
     with job_run(spark, cfg, JOB, run_date, run_id) as job:
         settings = cfg.embedding
         model_version = settings.model_version or model_fingerprint(settings.model)
-        source_version = table_version(spark, "content_embeddings")
+        versions = {
+            table: table_version(spark, table) for table in ("content_embeddings", "content")
+        }
         with timed_stage(logger, "collect vectors"):
-            vectors_pdf = (
-                spark.read.option("versionAsOf", source_version)
-                .table("content_embeddings")
-                .filter(
-                    (F.col("modality") == settings.modality)
-                    & (F.col("model_version") == model_version)
-                )
-                .select("content_id", "input_hash", "embedding")
-                .orderBy("content_id")
-                .toPandas()
-            )
+            vectors_pdf = indexed_items(spark, cfg, model_version, versions).toPandas()
         if vectors_pdf.empty:
             raise JobFailed(
                 f"no {settings.modality} embeddings for model version {model_version}: "
@@ -72,7 +82,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
             cfg.index.factory,
             cfg.index.metric,
         )
-        with timed_stage(logger, "build and publish snapshot"):
+        review = SnapshotReview(spark, cfg, run_date, vectors_pdf["model_version"].tolist())
+        with timed_stage(logger, "build, judge and publish snapshot"):
             try:
                 path = publish_snapshot(
                     cfg.paths.snapshots,
@@ -84,7 +95,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
                     cfg.index.metric,
                     manifest_extra={
                         "source_tables": {
-                            f"{cfg.database}.content_embeddings": {"version": source_version}
+                            f"{cfg.database}.{table}": {"version": version}
+                            for table, version in versions.items()
                         },
                         "model": {
                             "name": settings.model,
@@ -92,21 +104,119 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
                             "modality": settings.modality,
                         },
                     },
-                    min_self_recall=MIN_SELF_RECALL,
+                    min_self_recall=cfg.index.gates.min_self_recall,
+                    items=pa.Table.from_pandas(
+                        vectors_pdf[list(ITEM_COLUMNS)], preserve_index=False
+                    ),
+                    review=review,
                 )
             except SnapshotRefused as refused:
                 raise JobFailed(f"snapshot not promoted: {refused}") from refused
-        snapshot = load_snapshot(cfg.paths.snapshots, path.name)
-        recall = snapshot.manifest["index"]["self_recall_at_1"]
+            finally:
+                review.record()
+        manifest = read_manifest(path)
         pruned = prune_snapshots(cfg.paths.snapshots, cfg.index.keep_snapshots)
+        if days := keep_snapshot_versions_reachable(spark, cfg):
+            logger.info("content_embeddings keeps %d days of history for rollbacks", days)
         logger.info(
             "published %s (%d vectors); pruned %d old snapshots", path, len(ids), len(pruned)
         )
+        evaluation = manifest.get("evaluation") or {}
         return job.finish(
             rows_in=len(ids),
-            rows_written=snapshot.index.ntotal,
-            details={"snapshot": path.name, "self_recall_at_1": f"{recall:.4f}"},
+            rows_written=manifest["vector_count"],
+            details={
+                "snapshot": path.name,
+                "self_recall_at_1": f"{manifest['index']['self_recall_at_1']:.4f}",
+                **{
+                    metric: f"{value:.4f}"
+                    for metric, value in evaluation.items()
+                    if "@" in metric and value is not None
+                },
+            },
         )
+
+
+def indexed_items(
+    spark: SparkSession, cfg: Config, model_version: str, versions: dict[str, int]
+) -> DataFrame:
+    """The vectors of the configured model and modality, with the items' serving metadata,
+    read at the versions the manifest records."""
+    settings = cfg.embedding
+    vectors_df = (
+        spark.read.option("versionAsOf", versions["content_embeddings"])
+        .table("content_embeddings")
+        .filter(
+            (F.col("modality") == settings.modality) & (F.col("model_version") == model_version)
+        )
+        .select("content_id", "input_hash", "model_version", "embedding")
+    )
+    items_df = (
+        spark.read.option("versionAsOf", versions["content"]).table("content").select(*ITEM_COLUMNS)
+    )
+    # An embedded item removed from the catalogue since keeps its vector but no metadata:
+    # it is still served (the index follows content_embeddings), with empty filters.
+    return vectors_df.join(items_df, on="content_id", how="left").orderBy("content_id")
+
+
+class SnapshotReview:
+    """The job's part of the gate: the vector count, the model versions and the offline
+    evaluation of the staged snapshot against the served one, on the same queries."""
+
+    def __init__(self, spark: SparkSession, cfg: Config, run_date: date, versions: list[str]):
+        self.spark = spark
+        self.cfg = cfg
+        self.run_date = run_date
+        self.model_versions = versions
+        self.window = held_out_window(run_date, cfg.evaluation.window_days)
+        self.served = current_snapshot_name(cfg.paths.snapshots)
+        self.evaluated: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, staged: Snapshot) -> tuple[dict[str, Any], list[GateResult]]:
+        limits, evaluation = self.cfg.index.gates, self.cfg.evaluation
+        served = load_snapshot(self.cfg.paths.snapshots, self.served) if self.served else None
+        with timed_stage(logger, "evaluate staged and served snapshots"):
+            qrels = qrels_from_events(
+                self.spark,
+                self.window,
+                evaluation.max_queries,
+                evaluation.max_items_per_user,
+                evaluation.max_judgments_per_query,
+                evaluation.min_users,
+            )
+            candidates = {staged.manifest["snapshot"]: staged}
+            if served is not None:
+                candidates[served.manifest["snapshot"]] = served
+            self.evaluated = evaluate_snapshots(candidates, qrels, evaluation.k)
+        mine = self.evaluated[staged.manifest["snapshot"]]
+        results = [
+            gates.one_model_version({self.cfg.embedding.modality: self.model_versions}),
+            gates.vector_count(
+                staged.index.ntotal,
+                served.index.ntotal if served is not None else None,
+                limits.max_count_drop,
+            ),
+            gates.evaluation_not_worse(
+                mine,
+                self.evaluated.get(self.served) if self.served else None,
+                f"{limits.evaluation_metric}@{evaluation.k}",
+                limits.evaluation_tolerance,
+                limits.min_queries,
+            ),
+        ]
+        return {"evaluation": manifest_entry(mine, self.window)}, results
+
+    def record(self) -> None:
+        """Write what was evaluated (a refused snapshot too) to ``retrieval_eval``."""
+        if self.evaluated:
+            record_evaluation(
+                self.spark,
+                self.cfg,
+                self.run_date,
+                self.evaluated,
+                self.window,
+                self.model_versions[0] if self.model_versions else None,
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -165,10 +165,37 @@ def test_html_report_plots_accounting_quarantine_and_checks(spark, pipeline, tmp
     report = write_pipeline_report(spark, tmp_path / "report.html", snapshot)
     page = report.read_text()
 
-    assert page.count("<img alt=") == 3
-    assert page.count("data:image/png;base64,iVBORw0KGgo") == 3  # real PNGs
+    assert page.count("<img alt=") == 4  # accounting, quarantine, checks, retrieval evaluation
+    assert page.count("data:image/png;base64,iVBORw0KGgo") == 4  # real PNGs
+    assert "ndcg@10" in page
     assert "negative_watch_seconds" in page
     assert "content_id_unique" in page
     assert snapshot.path.name in page
     quarantined = spark.table("events_quarantine").count()
     assert f"<td>{quarantined}</td>" in page or str(quarantined) in page
+
+
+def test_the_served_snapshot_passed_every_gate_and_its_evaluation_is_recorded(spark, pipeline):
+    cfg, results = pipeline
+    snapshot = load_snapshot(cfg.paths.snapshots)
+    manifest = snapshot.manifest
+
+    assert [(g["gate"], g["passed"]) for g in manifest["gates"]] == [
+        ("finite_nonzero_vectors", True),
+        ("self_recall", True),
+        ("one_model_version", True),
+        ("vector_count", True),
+        ("evaluation", True),
+    ]
+    assert snapshot.items.column("content_id").to_pylist() == snapshot.ids
+    recorded = (
+        spark.table(f"{cfg.database}.retrieval_eval")
+        .where(F.col("snapshot") == snapshot.path.name)
+        .orderBy("run_date")
+        .collect()[-1]
+    )
+    evaluation = manifest["evaluation"]
+    assert recorded.queries == evaluation["queries"] > 0
+    assert recorded.ndcg_at_k == pytest.approx(evaluation["ndcg@10"])
+    published = [r for r in results if r.job == "publish_index"][-1]
+    assert published.details["ndcg@10"] == f"{evaluation['ndcg@10']:.4f}"

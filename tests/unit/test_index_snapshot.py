@@ -13,10 +13,12 @@ from contentlake.index_snapshot import (
     build_index,
     current_snapshot_name,
     load_snapshot,
+    promotions,
     prune_snapshots,
     publish_snapshot,
     snapshot_fingerprint,
 )
+from contentlake.snapshot_gates import GateResult
 
 
 def unit_vectors(n, dim=16, seed=0):
@@ -172,7 +174,7 @@ def test_a_snapshot_failing_its_gate_is_kept_marked_and_never_becomes_current(tm
     served = publish(tmp_path, date(2026, 11, 1), ["a", "b"], unit_vectors(2))
     # Two identical vectors cannot both find themselves first: self-recall@1 is 0.5.
     twins = np.vstack([unit_vectors(1)] * 2)
-    with pytest.raises(SnapshotRefused, match="self-recall@1 0.500 is below the gate's 0.9"):
+    with pytest.raises(SnapshotRefused, match=r"self_recall: self-recall@1 0.500 \(gate 0.9\)"):
         publish(tmp_path, date(2026, 11, 2), ["c", "d"], twins, min_self_recall=0.9)
 
     refused = tmp_path / next(name for name in snapshot_folders(tmp_path) if name != served.name)
@@ -181,3 +183,52 @@ def test_a_snapshot_failing_its_gate_is_kept_marked_and_never_becomes_current(tm
     with pytest.raises(SnapshotRefused):  # a rerun on the same inputs is refused again
         publish(tmp_path, date(2026, 11, 3), ["c", "d"], twins, min_self_recall=0.9)
     assert current_snapshot_name(tmp_path) == served.name
+
+
+def test_every_failed_gate_is_listed_and_recorded_in_the_manifest(tmp_path):
+    served = publish(tmp_path, date(2026, 11, 1), ["a", "b", "c"], unit_vectors(3))
+    broken = unit_vectors(3, seed=1)
+    broken[0, 4] = np.nan
+    broken[1] = 0.0
+
+    def review(staged):
+        assert staged.index.ntotal == 3  # the review sees the staged, unpromoted index
+        return {"evaluation": {"ndcg@10": 0.1}}, [GateResult("evaluation", False, "worse")]
+
+    with pytest.raises(SnapshotRefused) as refused:
+        publish_snapshot(
+            tmp_path,
+            date(2026, 11, 2),
+            ["a", "b", "c"],
+            broken,
+            "f" * 64,
+            "Flat",
+            "inner_product",
+            {},
+            review=review,
+        )
+
+    folder = tmp_path / f"2026-11-02_{'f' * 12}"
+    assert (folder / REFUSED_FILE).read_text().splitlines() == [
+        "finite_nonzero_vectors: 1 vectors with NaN or infinite values; 1 zero vectors",
+        "evaluation: worse",
+    ]
+    assert "finite_nonzero_vectors" in str(refused.value)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["evaluation"] == {"ndcg@10": 0.1}
+    assert [(g["gate"], g["passed"]) for g in manifest["gates"]] == [
+        ("finite_nonzero_vectors", False),
+        ("self_recall", True),
+        ("evaluation", False),
+    ]
+    assert current_snapshot_name(tmp_path) == served.name
+
+
+def test_every_move_of_current_is_logged_with_the_snapshot_it_replaced(tmp_path):
+    first = publish(tmp_path, date(2026, 11, 1), ["a", "b"], unit_vectors(2))
+    second = publish(tmp_path, date(2026, 11, 2), ["a", "b"], unit_vectors(2, seed=3), version="2")
+
+    assert [(p["snapshot"], p["previous"]) for p in promotions(tmp_path)] == [
+        (first.name, None),
+        (second.name, first.name),
+    ]
