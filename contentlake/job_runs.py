@@ -1,4 +1,8 @@
-"""Each job run's bookkeeping row in ``job_runs``: its row accounting and its checks."""
+"""Each job run's bookkeeping row: its row accounting and its checks.
+
+Appended to ``job_run_attempts``; the view ``job_runs`` shows the latest attempt of each job
+and run date, and ``dq_results`` its checks.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from contentlake.config import Config
 from contentlake.delta_commits import commit_with_retry
 from contentlake.dq.rules import CheckResult
 from contentlake.stage_clock import StageClock, timed
 
+ATTEMPTS_TABLE = "job_run_attempts"
 JOB_RUN_SCHEMA = (
     "job string, run_date date, run_id string, status string, rows_in bigint, "
     "rows_written bigint, rows_quarantined bigint, details map<string,string>, "
@@ -61,10 +65,10 @@ def record_job_run(
     result: JobResult | None = None,
     error: str | None = None,
 ) -> None:
-    """Replace the (job, run date) row of ``job_runs`` in one commit.
+    """Record the run as a new attempt, in one commit (a blind append: it never conflicts).
 
     With ``result`` the run succeeded; without it the run stopped on ``error`` and its row
-    counts are null.
+    counts are null. ``job_runs`` then shows this attempt for (job, run date).
     """
     finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
     details = dict(result.details) if result else {}
@@ -97,7 +101,6 @@ def record_job_run(
         finished_at,
     )
     row_df = spark.createDataFrame([row], JOB_RUN_SCHEMA)
-    owned = (F.col("job") == F.lit(job)) & (F.col("run_date") == F.lit(run_date))
-    table = f"{cfg.database}.job_runs"
+    table = f"{cfg.database}.{ATTEMPTS_TABLE}"
     with timed("bookkeeping", count=False):
-        commit_with_retry(lambda: row_df.writeTo(table).overwrite(owned), "job_runs", cfg.writes)
+        commit_with_retry(lambda: row_df.writeTo(table).append(), ATTEMPTS_TABLE, cfg.writes)

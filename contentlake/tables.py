@@ -67,7 +67,22 @@ def ensure_tables(spark: SparkSession, cfg: Config) -> None:
     use_database(spark, cfg)
     for path in sorted(DDL_DIR.glob("*.sql")):
         for statement in sql_statements(path):
+            _refuse_table_where_a_view_is_declared(spark, statement)
             spark.sql(statement)
+
+
+def _refuse_table_where_a_view_is_declared(spark: SparkSession, statement: str) -> None:
+    """``create view if not exists`` is silently a no-op over a table of that name (an older
+    lakehouse's ``job_runs``), which would then never change again: stop and say so."""
+    match = _CREATE.match(statement)
+    if not match or not re.match(r"^\s*create\s+view", statement, re.IGNORECASE):
+        return
+    name = match.group(1)
+    if spark.catalog.tableExists(name) and spark.catalog.getTable(name).tableType != "VIEW":
+        raise JobFailed(
+            f"{name} is a table in this lakehouse, where the DDL declares a view: "
+            "see 'Create the tables' in docs/operations.md to upgrade it"
+        )
 
 
 def require_lakehouse(spark: SparkSession, cfg: Config) -> None:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pyspark.sql import Window
+from pyspark.sql import functions as F
 
 from contentlake.config import load_config
 from contentlake.content_hash import content_hash
@@ -154,10 +156,21 @@ def kill_mid_stage(job: JobProcess, stage: str, folder: Path | None) -> dict[str
 
 
 def table_reader(spark, warehouse: Path):
-    """Tables of a lakehouse whose metastore this session does not hold, read by path;
-    ``dq_results``, a view over ``job_runs``, is rebuilt from it as its DDL defines it."""
+    """Tables of a lakehouse whose metastore this session does not hold, read by path; the
+    views ``job_runs`` (over ``job_run_attempts``) and ``dq_results`` (over ``job_runs``) are
+    rebuilt as their DDL defines them."""
 
     def read(table: str):
+        if table == "job_runs":
+            latest = Window.partitionBy("job", "run_date").orderBy(
+                F.desc("finished_at"), F.desc("run_id")
+            )
+            return (
+                read("job_run_attempts")
+                .withColumn("attempt_rank", F.row_number().over(latest))
+                .where("attempt_rank = 1")
+                .drop("attempt_rank")
+            )
         if table == "dq_results":
             return read("job_runs").selectExpr(
                 "run_id",

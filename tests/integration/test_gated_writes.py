@@ -81,7 +81,7 @@ def lake(spark, tmp_path_factory):
 def test_a_failed_gate_restores_the_table_it_checked(spark, lake):
     run_date = date(2026, 11, 1)
     before_df = as_of(spark, "content", table_version(spark, "content"))
-    job_runs_version = table_version(spark, "job_runs")
+    job_runs_version = table_version(spark, "job_run_attempts")
     duplicate_df = rows_df(spark, "content", [content_row("c000001", "A again")])
 
     with (
@@ -95,7 +95,7 @@ def test_a_failed_gate_restores_the_table_it_checked(spark, lake):
     latest = spark.sql("describe history content").orderBy(F.desc("version")).first()
     assert latest.operation == "RESTORE"
     # the failed run is recorded, in one commit, with its checks and the error
-    assert table_version(spark, "job_runs") == job_runs_version + 1
+    assert table_version(spark, "job_run_attempts") == job_runs_version + 1
     run = job_runs_row(spark, "gate_restore", run_date)
     assert (run.status, run.run_id, run.rows_in, run.rows_written) == (
         "failed",
@@ -170,12 +170,12 @@ def test_a_job_run_commits_one_bookkeeping_row_that_a_rerun_replaces(spark, lake
                 job.check("content")
             return job.finish(rows_in=3, rows_written=3)
 
-    versions = [table_version(spark, "job_runs")]
+    versions = [table_version(spark, "job_run_attempts")]
     run_job("run-1", check_content=False)
-    versions.append(table_version(spark, "job_runs"))
+    versions.append(table_version(spark, "job_run_attempts"))
     first = job_runs_row(spark, "gate_pass", run_date)
     run_job("run-2", check_content=True)
-    versions.append(table_version(spark, "job_runs"))
+    versions.append(table_version(spark, "job_run_attempts"))
 
     assert versions == [versions[0], versions[0] + 1, versions[0] + 2]
     assert (first.status, first.run_id, first.rows_in, first.rows_written) == (
@@ -185,7 +185,11 @@ def test_a_job_run_commits_one_bookkeeping_row_that_a_rerun_replaces(spark, lake
         3,
     )
     assert {table for table, _ in recorded_checks(first)} == {"events"}
-    row = job_runs_row(spark, "gate_pass", run_date)  # replaced, not added
+    row = job_runs_row(spark, "gate_pass", run_date)  # job_runs shows the latest attempt
+    attempts = spark.table("job_run_attempts").filter(
+        (F.col("job") == "gate_pass") & (F.col("run_date") == run_date)
+    )
+    assert sorted(r.run_id for r in attempts.collect()) == ["run-1", "run-2"]
     assert (row.status, row.run_id, row.rows_quarantined) == ("succeeded", "run-2", 0)
     # the dq_results view shows the rerun's checks only, with the count it observed
     history = spark.table("dq_results").filter(

@@ -3,6 +3,7 @@ from datetime import date, datetime
 import pytest
 from py4j.protocol import Py4JJavaError
 
+from contentlake.errors import JobFailed
 from contentlake.tables import ensure_tables, table_version
 
 
@@ -25,3 +26,11 @@ def test_check_constraints_refuse_a_violating_write_as_a_whole(spark, lake_db):
     assert table_version(spark, "events") == version
     properties = spark.sql("show tblproperties content_embeddings").collect()
     assert {row.key: row.value for row in properties}["delta.constraints.dim_positive"] == "dim > 0"
+
+
+def test_an_older_lakehouse_with_job_runs_as_a_table_is_told_how_to_upgrade(spark, lake_db):
+    spark.sql(f"create database {lake_db.database}")
+    spark.sql(f"create table {lake_db.database}.job_runs (job string) using delta")
+
+    with pytest.raises(JobFailed, match="job_runs is a table in this lakehouse"):
+        ensure_tables(spark, lake_db)

@@ -1,8 +1,10 @@
--- One row per job and run date (a rerun replaces it): what the job read, wrote and
--- quarantined, and the result of every data-quality check it ran, recorded in a single
--- commit. A run stopped by a failed gate records status 'failed', its checks and the error;
--- its row counts are null, since the gate undid what it wrote.
-create table if not exists job_runs (
+-- One row per attempt of a job for a run date: what the job read, wrote and quarantined,
+-- and the result of every data-quality check it ran, recorded in a single commit. A run
+-- stopped by a failed gate records status 'failed', its checks and the error; its row
+-- counts are null, since the gate undid what it wrote.
+-- Append-only: a blind append never conflicts with a concurrent job and costs a third of an
+-- overwrite of the (job, run date) row; job_runs (041) shows each one's latest attempt.
+create table if not exists job_run_attempts (
   job string not null,
   run_date date not null,
   run_id string not null,
@@ -31,4 +33,4 @@ tblproperties (
   'delta.constraints.succeeded_has_counts' =
     "status != 'succeeded' or rows_in is not null and rows_written is not null"
 )
-comment 'Row accounting and data-quality results per job and run date';
+comment 'Row accounting and data-quality results of every job run attempt (append-only)';

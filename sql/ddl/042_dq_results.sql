@@ -1,5 +1,6 @@
--- Data-quality history, one row per check, table and job run: a view over job_runs, whose
--- row carries the checks of its run (one bookkeeping commit per job, not one per check).
+-- Data-quality history, one row per check, table and job run: a view over job_runs (the
+-- latest attempt of each job and date), whose row carries the checks of its run (one
+-- bookkeeping commit per job, not one per check).
 create view if not exists dq_results
 comment 'Data-quality check history (a view over job_runs.checks)'
 as
