@@ -22,7 +22,7 @@ one commit, whether the run succeeded or stopped on :class:`~contentlake.errors.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from typing import TypeVar
@@ -31,7 +31,7 @@ from pyspark.sql import SparkSession
 
 from contentlake.config import Config
 from contentlake.delta_commits import commit_with_retry
-from contentlake.dq.engine import log_results, run_checks
+from contentlake.dq.engine import log_results, run_checks_of_tables
 from contentlake.dq.rules import CheckResult, DataQualityError
 from contentlake.dq.store import undo_run
 from contentlake.errors import JobFailed
@@ -63,6 +63,7 @@ class JobRun:
         *,
         owned_rows: str | None = None,
         quarantined: Mapping[str, int] | Callable[[T], Mapping[str, int]] | None = None,
+        also_check: Sequence[str] = (),
     ) -> T:
         """Commit ``write`` to ``table`` (retried on a lost race), then gate it.
 
@@ -71,12 +72,19 @@ class JobRun:
         (with ``{run_date}``) of the rows the run owns: a failed gate puts back only those;
         without it the table is RESTOREd to its version before the write. ``quarantined``
         (or a function of the write's outcome giving it) counts the rows each quarantine
-        check moved aside before the write.
+        check moved aside before the write. ``also_check`` names tables the write also
+        filled (a quarantine table): their checks run in the same two Spark actions.
         """
         version_before = table_version(self.spark, table)
         outcome = commit_with_retry(write, table, self.cfg.writes)
         moved = quarantined(outcome) if callable(quarantined) else quarantined
-        self.check(table, version_before=version_before, owned_rows=owned_rows, quarantined=moved)
+        self.check(
+            table,
+            version_before=version_before,
+            owned_rows=owned_rows,
+            quarantined=moved,
+            also=also_check,
+        )
         return outcome
 
     def check(
@@ -86,19 +94,25 @@ class JobRun:
         version_before: int | None = None,
         owned_rows: str | None = None,
         quarantined: Mapping[str, int] | None = None,
+        also: Sequence[str] = (),
     ) -> list[CheckResult]:
-        """Run ``table``'s checks; on a failed fail-severity check undo and raise."""
+        """Run the checks of ``table`` and of the tables ``also`` names, in one batch; on a
+        failed fail-severity check undo ``table``'s write (when ``version_before`` is given)
+        and raise."""
         with timed("dq", count=False):
-            version = table_version(self.spark, table)
-            results = run_checks(self.spark, table, self.run_date, version, quarantined)
+            versions = {name: table_version(self.spark, name) for name in (table, *also)}
+            by_table = run_checks_of_tables(
+                self.spark, versions, self.run_date, {table: quarantined or {}}
+            )
+            results = [result for name in versions for result in by_table[name]]
             log_results(results)
             self.checks += results
             failures = [result for result in results if result.status == "fail"]
-            if failures and version_before is not None and version != version_before:
+            if failures and version_before is not None and versions[table] != version_before:
                 undo_run(self.spark, self.cfg, table, version_before, owned_rows, self.run_date)
         if failures:
             raise DataQualityError(failures)
-        return results
+        return by_table[table]
 
     def finish(
         self,

@@ -97,8 +97,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
                 quarantined=lambda counts: quarantined_by_check(
                     counts, [name for name, _ in check_rules]
                 ),
+                also_check=("events_quarantine",),
             )
-            job.check("events_quarantine")
         return job.finish(
             rows_in=counts.rows_in,
             rows_written=counts.written,

@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 
 from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
@@ -47,23 +48,25 @@ def quarantine_rules(table: str, run_date: date) -> list[tuple[str, Column]]:
     ]
 
 
-def run_checks(
-    spark: SparkSession,
-    table: str,
-    run_date: date,
-    version: int,
-    quarantined: Mapping[str, int] | None = None,
-) -> list[CheckResult]:
-    """Every check of ``table`` (at ``version``, its latest) in file-name order.
+@dataclass(frozen=True)
+class TablePlan:
+    """One table's checks, split by how they run: row checks and the aggregate checks that
+    read the same rows go into the fused scan; every other check into the batch."""
 
-    At most two Spark actions whatever the number of checks: the fused scan of the row
-    checks and of the aggregate checks that read the same rows, then one batch that
-    returns, for every other check and for every fused check that needs it, its count and
-    its sample rows (:func:`collect_violations`).
+    table: str
+    version: int
+    row_checks: list[Check]
+    fused: list[Check]
+    run_slice: str | None
+    table_checks: list[Check]
+    alias: str = "t0"
 
-    ``quarantined`` holds how many staged rows each quarantine check moved aside in this
-    run: those rows never reached the table, so that count is added to the check's result.
-    """
+    @property
+    def scans(self) -> bool:
+        return bool(self.row_checks or self.fused)
+
+
+def plan_checks(table: str, version: int, alias: str = "t0") -> TablePlan:
     checks = load_checks(table)
     row_checks = [check for check in checks if check.kind == "row"]
     aggregate_checks = [check for check in checks if check.kind == "aggregate"]
@@ -74,24 +77,58 @@ def run_checks(
         run_slice = aggregate_checks[0].predicate if aggregate_checks else None
     fused = [check for check in aggregate_checks if fuses_with(check, run_slice)]
     others = [check for check in checks if check.kind != "row" and check not in fused]
-    by_name = {
-        r.check.name: r
-        for r in run_batched(spark, row_checks, fused, run_slice, others, run_date, version)
-    }
-    results = []
-    for check in checks:
-        result = by_name[check.name]
-        moved = (quarantined or {}).get(check.name, 0)
-        if check.severity == "quarantine" and moved:
-            result = CheckResult(
-                check,
-                run_date,
-                version,
-                moved + result.violation_count,
-                result.sample_keys,
-                result.duration_ms,
-            )
-        results.append(result)
+    return TablePlan(table, version, row_checks, fused, run_slice, others, alias)
+
+
+def run_checks(
+    spark: SparkSession,
+    table: str,
+    run_date: date,
+    version: int,
+    quarantined: Mapping[str, int] | None = None,
+) -> list[CheckResult]:
+    """Every check of ``table`` (at ``version``, its latest) in file-name order."""
+    return run_checks_of_tables(spark, {table: version}, run_date, {table: quarantined or {}})[
+        table
+    ]
+
+
+def run_checks_of_tables(
+    spark: SparkSession,
+    versions: Mapping[str, int],
+    run_date: date,
+    quarantined: Mapping[str, Mapping[str, int]] | None = None,
+) -> dict[str, list[CheckResult]]:
+    """Every check of each table (at its version, its latest), in file-name order.
+
+    At most two Spark actions whatever the number of checks and tables: the fused scans of
+    every table (one row each, cross-joined into one row), then one batch that returns,
+    for every other check and for every fused check that needs it, its count and its
+    sample rows (:func:`collect_violations`).
+
+    ``quarantined`` holds, per table, how many staged rows each quarantine check moved
+    aside in this run: those rows never reached the table, so that count is added to the
+    check's result.
+    """
+    plans = [plan_checks(table, v, f"t{i}") for i, (table, v) in enumerate(versions.items())]
+    by_key = {(r.check.table, r.check.name): r for r in run_batched(spark, plans, run_date)}
+    results: dict[str, list[CheckResult]] = {}
+    for plan in plans:
+        moved_by_check = (quarantined or {}).get(plan.table, {})
+        results[plan.table] = []
+        for check in load_checks(plan.table):
+            result = by_key[(check.table, check.name)]
+            moved = moved_by_check.get(check.name, 0)
+            if check.severity == "quarantine" and moved:
+                result = CheckResult(
+                    check,
+                    run_date,
+                    plan.version,
+                    moved + result.violation_count,
+                    result.sample_keys,
+                    result.duration_ms,
+                )
+            results[plan.table].append(result)
     return results
 
 
@@ -105,50 +142,50 @@ def run_fused_scan(
 ) -> list[CheckResult]:
     """Row checks and aggregate checks of one table in a single scan of ``run_slice``
     (then one batch for the samples of those that found violations)."""
-    return run_batched(spark, row_checks, aggregate_checks, run_slice, [], run_date, version)
+    table = (row_checks or aggregate_checks)[0].table
+    plan = TablePlan(table, version, row_checks, aggregate_checks, run_slice, [])
+    return run_batched(spark, [plan], run_date)
 
 
 def run_table_check(spark: SparkSession, check: Check, run_date: date, version: int) -> CheckResult:
     """One check on its own: a single query gives its count and its sample rows."""
-    (result,) = run_batched(spark, [], [], None, [check], run_date, version)
+    plan = TablePlan(check.table, version, [], [], None, [check])
+    (result,) = run_batched(spark, [plan], run_date)
     return result
 
 
-def run_batched(
-    spark: SparkSession,
-    row_checks: list[Check],
-    aggregate_checks: list[Check],
-    run_slice: str | None,
-    table_checks: list[Check],
-    run_date: date,
-    version: int,
-) -> list[CheckResult]:
-    """The fused scan, then one batch for everything whose rows are wanted.
+def run_batched(spark: SparkSession, plans: list[TablePlan], run_date: date) -> list[CheckResult]:
+    """The fused scans, then one batch for everything whose rows are wanted.
 
-    The scan counts each row check (``count_if`` of its predicate) and computes each
-    aggregate check's aggregates (a struct of them), over ``run_slice`` when given: when
-    every row predicate is ``<run slice> and ...``, no row outside the slice can count,
-    and filtering on it lets Delta skip the files of other days by their min/max stats.
-    The batch then judges each aggregate check's HAVING on its one row (a local relation,
-    so it may still read small tables, as the volume check reads its history, without
-    touching the checked table again), runs every table check, and fetches the samples of
-    the row checks that found violations.
+    Each table's scan counts each row check (``count_if`` of its predicate) and computes
+    each fused aggregate check's aggregates (a struct of them), over the run slice when
+    there is one: when every row predicate is ``<run slice> and ...``, no row outside the
+    slice can count, and filtering on it lets Delta skip the files of other days by their
+    min/max stats. The scans of several tables are cross-joined (one row each) into one
+    action. The batch then judges each aggregate check's HAVING on its one row (a local
+    relation, so it may still read small tables, as the volume check reads its history,
+    without touching the checked table again), runs every table check, and fetches the
+    samples of the row checks that found violations.
     """
     started = time.perf_counter()
-    counts, aggregate_types = _fused_scan(spark, row_checks, aggregate_checks, run_slice, run_date)
+    counts, aggregate_types = _fused_scan(spark, plans, run_date)
     wanted: list[tuple[Check, DataFrame]] = []
-    for i, check in enumerate(row_checks):
-        if counts[f"c{i}"]:
-            wanted.append((check, spark.sql(bind_run_date(check.sql, run_date))))
     views = []
-    for i, check in enumerate(aggregate_checks):
-        # A name of its own: jobs in threads of one session may judge one check at once.
-        view = f"_dq_{check.name}_{uuid.uuid4().hex[:8]}"
-        spark.createDataFrame([counts[f"a{i}"]], aggregate_types[i]).createOrReplaceTempView(view)
-        views.append(view)
-        having = bind_run_date(check.having, run_date)
-        wanted.append((check, spark.sql(f"select * from {view} where {having}")))
-    wanted += [(check, spark.sql(bind_run_date(check.sql, run_date))) for check in table_checks]
+    for plan in plans:
+        for i, check in enumerate(plan.row_checks):
+            if counts[f"{plan.alias}_c{i}"]:
+                wanted.append((check, spark.sql(bind_run_date(check.sql, run_date))))
+        for i, check in enumerate(plan.fused):
+            # A name of its own: jobs in threads of one session may judge one check at once.
+            view = f"_dq_{check.name}_{uuid.uuid4().hex[:8]}"
+            key = f"{plan.alias}_a{i}"
+            spark.createDataFrame([counts[key]], aggregate_types[key]).createOrReplaceTempView(view)
+            views.append(view)
+            having = bind_run_date(check.having, run_date)
+            wanted.append((check, spark.sql(f"select * from {view} where {having}")))
+        wanted += [
+            (check, spark.sql(bind_run_date(check.sql, run_date))) for check in plan.table_checks
+        ]
     try:
         found = collect_violations(wanted)
     finally:
@@ -157,43 +194,59 @@ def run_batched(
     duration_ms = int((time.perf_counter() - started) * 1000)
 
     results = []
-    for i, check in enumerate(row_checks):
-        count, samples = int(counts[f"c{i}"]), found.get(check.name, (0, ()))[1]
-        results.append(CheckResult(check, run_date, version, count, samples, duration_ms))
-    for i, check in enumerate(aggregate_checks):
-        count, samples = found.get(check.name, (0, ()))
-        observed = _observed(check, counts[f"a{i}"])
-        results.append(CheckResult(check, run_date, version, count, samples, duration_ms, observed))
-    for check in table_checks:
-        count, samples = found.get(check.name, (0, ()))
-        observed = _observe_alone(spark, check, run_date) if check.observe else None
-        results.append(CheckResult(check, run_date, version, count, samples, duration_ms, observed))
+    for plan in plans:
+        version = plan.version
+        for i, check in enumerate(plan.row_checks):
+            count = int(counts[f"{plan.alias}_c{i}"])
+            samples = found.get(_key(check), (0, ()))[1]
+            results.append(CheckResult(check, run_date, version, count, samples, duration_ms))
+        for i, check in enumerate(plan.fused):
+            count, samples = found.get(_key(check), (0, ()))
+            observed = _observed(check, counts[f"{plan.alias}_a{i}"])
+            results.append(
+                CheckResult(check, run_date, version, count, samples, duration_ms, observed)
+            )
+        for check in plan.table_checks:
+            count, samples = found.get(_key(check), (0, ()))
+            observed = _observe_alone(spark, check, run_date) if check.observe else None
+            results.append(
+                CheckResult(check, run_date, version, count, samples, duration_ms, observed)
+            )
     return results
 
 
 def _fused_scan(
-    spark: SparkSession,
-    row_checks: list[Check],
-    aggregate_checks: list[Check],
-    run_slice: str | None,
-    run_date: date,
-) -> tuple[Row | None, list[T.StructType]]:
-    checks = [*row_checks, *aggregate_checks]
-    if not checks:
-        return None, []
-    table = validate_identifier(checks[0].table)
-    columns = [
-        f"count_if(coalesce(({bind_run_date(check.predicate, run_date)}), false)) as c{i}"
-        for i, check in enumerate(row_checks)
-    ] + [
-        f"struct({bind_run_date(check.measures, run_date)}) as a{i}"
-        for i, check in enumerate(aggregate_checks)
-    ]
-    where = f" where {bind_run_date(run_slice, run_date)}" if run_slice else ""
-    fused_df = spark.sql(f"select {', '.join(columns)} from {table}{where}")
+    spark: SparkSession, plans: list[TablePlan], run_date: date
+) -> tuple[Row | None, dict[str, T.DataType]]:
+    scans = []
+    for plan in plans:
+        if not plan.scans:
+            continue
+        table = validate_identifier(plan.table)
+        columns = [
+            f"count_if(coalesce(({bind_run_date(check.predicate, run_date)}), false)) "
+            f"as {plan.alias}_c{i}"
+            for i, check in enumerate(plan.row_checks)
+        ] + [
+            f"struct({bind_run_date(check.measures, run_date)}) as {plan.alias}_a{i}"
+            for i, check in enumerate(plan.fused)
+        ]
+        where = f" where {bind_run_date(plan.run_slice, run_date)}" if plan.run_slice else ""
+        scans.append(f"(select {', '.join(columns)} from {table}{where}) as {plan.alias}")
+    if not scans:
+        return None, {}
+    # Each scan is one row: their cross join is one row too, computed in one action.
+    fused_df = spark.sql(f"select * from {' cross join '.join(scans)}")
     with timed("dq"):
         counts = fused_df.first()
-    return counts, [fused_df.schema[f"a{i}"].dataType for i in range(len(aggregate_checks))]
+    aggregates = {f"{plan.alias}_a{i}" for plan in plans for i in range(len(plan.fused))}
+    types = {field.name: field.dataType for field in fused_df.schema if field.name in aggregates}
+    return counts, types
+
+
+def _key(check: Check) -> str:
+    """A check's label in the batch: check names repeat across tables."""
+    return f"{check.table}.{check.name}"
 
 
 def collect_violations(
@@ -215,7 +268,7 @@ def collect_violations(
             sample = violations_df[violations_df.columns[0]].cast("string")
         frames.append(
             violations_df.select(
-                F.lit(check.name).alias("_check"),
+                F.lit(_key(check)).alias("_check"),
                 sample.alias("_sample"),
                 F.count(F.lit(1)).over(Window.partitionBy()).alias("_violations"),
             ).limit(SAMPLE_SIZE)

@@ -12,6 +12,7 @@ import pytest
 from contentlake.dq.engine import (
     quarantine_rules,
     run_checks,
+    run_checks_of_tables,
     run_fused_scan,
     run_table_check,
 )
@@ -163,7 +164,7 @@ def test_row_and_aggregate_checks_of_a_passing_table_cost_one_scan(spark, events
     assert len(results) >= 8
     assert {outcome(r) for r in results} == {("pass", 0, ())}
     (scan,) = [query for query in counting.queries if "from events" in query]
-    assert scan.endswith(" from events where _ingest_date = DATE '2026-11-01'")
+    assert scan.endswith(" from events where _ingest_date = DATE '2026-11-01') as t0")
     assert "count_if(" in scan and "max(event_ts)" in scan and "count(*)" in scan
     # the aggregates' conditions run on their one row, never on the table
     judged = sorted(q.split(" where ")[0][:-9] for q in counting.queries if q != scan)
@@ -538,3 +539,19 @@ def test_content_quarantine_rules_spare_series_and_plausible_durations(spark):
     )
     flagged = staged_df.filter(rule[1]).select("content_id").collect()
     assert sorted(row.content_id for row in flagged) == ["c1", "c3", "c5"]
+
+
+def test_checks_of_two_tables_share_one_scan_and_one_batch(spark, events_lake):
+    events_lake([event_row(1), event_row(2, "click", 0.0, "web")])
+    counting = CountingSql(spark)
+
+    by_table = run_checks_of_tables(counting, {"events": VERSION, "content": VERSION}, RUN_DATE)
+
+    (scan,) = [q for q in counting.queries if q.startswith("select * from (select count_if(")]
+    assert " from events where " in scan and " from content" in scan and " cross join " in scan
+    assert [r.check.name for r in by_table["events"]] == [c.name for c in load_checks("events")]
+    assert [r.check.name for r in by_table["content"]] == [c.name for c in load_checks("content")]
+    # the same results as each table's checks run on their own
+    for table in ("events", "content"):
+        alone = run_checks(spark, table, RUN_DATE, VERSION)
+        assert [outcome(r) for r in by_table[table]] == [outcome(r) for r in alone]
