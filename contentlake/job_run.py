@@ -73,7 +73,7 @@ class JobRun:
         without it the table is RESTOREd to its version before the write. ``quarantined``
         (or a function of the write's outcome giving it) counts the rows each quarantine
         check moved aside before the write. ``also_check`` names tables the write also
-        filled (a quarantine table): their checks run in the same two Spark actions.
+        filled (a quarantine table): their checks share the fused scan and run with its checks.
         """
         version_before = table_version(self.spark, table)
         outcome = commit_with_retry(write, table, self.cfg.writes)
@@ -96,7 +96,7 @@ class JobRun:
         quarantined: Mapping[str, int] | None = None,
         also: Sequence[str] = (),
     ) -> list[CheckResult]:
-        """Run the checks of ``table`` and of the tables ``also`` names, in one batch; on a
+        """Run the checks of ``table`` and of the tables ``also`` names, together; on a
         failed fail-severity check undo ``table``'s write (when ``version_before`` is given)
         and raise."""
         with timed("dq", count=False):

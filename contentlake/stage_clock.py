@@ -54,6 +54,14 @@ def running(clock: StageClock) -> Iterator[StageClock]:
         _current.reset(token)
 
 
+def count_spans(category: str, n: int) -> None:
+    """Add ``n`` to the category's count on the current clock (spans timed as one, such as
+    queries run concurrently)."""
+    clock = _current.get()
+    if clock is not None:
+        clock.counts[category] += n
+
+
 @contextmanager
 def timed(category: str, count: bool = True) -> Iterator[None]:
     """One ``category`` span on the current clock, if any.

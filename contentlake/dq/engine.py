@@ -1,18 +1,19 @@
 """Run a table's data-quality rules and return their results; nothing is written here.
 
-A table's checks cost at most two Spark actions: one scan shared by the row checks and the
-aggregate checks that read the same rows, then one batch that gives every other check its
-count and sample rows together (a union of per-check queries, collected once), judges the
-aggregate checks and samples the row checks that found violations.
+A table's checks cost one scan shared by the row checks and the aggregate checks that read
+the same rows (the scans of several tables checked together are one action), then one
+query per check that needs rows: every table check, each fused aggregate check's HAVING
+judged on its one row, and the samples of the row checks that found violations. Those
+queries run concurrently; each gives its check's count and sample rows at once.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,9 +31,12 @@ from contentlake.dq.rules import (
     load_checks,
     shared_run_slice,
 )
-from contentlake.stage_clock import timed
+from contentlake.stage_clock import count_spans, timed
 
 logger = logging.getLogger(__name__)
+# Check queries in flight at once: enough to fill a small driver's idle cores between the
+# stages of small queries, few enough not to crowd a shared cluster's scheduler.
+CONCURRENT_QUERIES = 4
 
 
 def quarantine_rules(table: str, run_date: date) -> list[tuple[str, Column]]:
@@ -51,7 +55,7 @@ def quarantine_rules(table: str, run_date: date) -> list[tuple[str, Column]]:
 @dataclass(frozen=True)
 class TablePlan:
     """One table's checks, split by how they run: row checks and the aggregate checks that
-    read the same rows go into the fused scan; every other check into the batch."""
+    read the same rows go into the fused scan; every other check gets a query of its own."""
 
     table: str
     version: int
@@ -101,10 +105,9 @@ def run_checks_of_tables(
 ) -> dict[str, list[CheckResult]]:
     """Every check of each table (at its version, its latest), in file-name order.
 
-    At most two Spark actions whatever the number of checks and tables: the fused scans of
-    every table (one row each, cross-joined into one row), then one batch that returns,
-    for every other check and for every fused check that needs it, its count and its
-    sample rows (:func:`collect_violations`).
+    One action for the fused scans of every table (one row each, cross-joined into one
+    row), then, concurrently, one query for every other check and for every fused check
+    that needs it, each giving its count and its sample rows (:func:`collect_violations`).
 
     ``quarantined`` holds, per table, how many staged rows each quarantine check moved
     aside in this run: those rows never reached the table, so that count is added to the
@@ -141,7 +144,7 @@ def run_fused_scan(
     version: int,
 ) -> list[CheckResult]:
     """Row checks and aggregate checks of one table in a single scan of ``run_slice``
-    (then one batch for the samples of those that found violations)."""
+    (then one query each for the samples of those that found violations)."""
     table = (row_checks or aggregate_checks)[0].table
     plan = TablePlan(table, version, row_checks, aggregate_checks, run_slice, [])
     return run_batched(spark, [plan], run_date)
@@ -155,14 +158,14 @@ def run_table_check(spark: SparkSession, check: Check, run_date: date, version: 
 
 
 def run_batched(spark: SparkSession, plans: list[TablePlan], run_date: date) -> list[CheckResult]:
-    """The fused scans, then one batch for everything whose rows are wanted.
+    """The fused scans, then one query for each check whose rows are wanted.
 
     Each table's scan counts each row check (``count_if`` of its predicate) and computes
     each fused aggregate check's aggregates (a struct of them), over the run slice when
     there is one: when every row predicate is ``<run slice> and ...``, no row outside the
     slice can count, and filtering on it lets Delta skip the files of other days by their
     min/max stats. The scans of several tables are cross-joined (one row each) into one
-    action. The batch then judges each aggregate check's HAVING on its one row (a local
+    action. The queries then judge each aggregate check's HAVING on its one row (a local
     relation, so it may still read small tables, as the volume check reads its history,
     without touching the checked table again), runs every table check, and fetches the
     samples of the row checks that found violations.
@@ -245,18 +248,22 @@ def _fused_scan(
 
 
 def _key(check: Check) -> str:
-    """A check's label in the batch: check names repeat across tables."""
+    """A check's label among the queries: check names repeat across tables."""
     return f"{check.table}.{check.name}"
 
 
 def collect_violations(
     wanted: list[tuple[Check, DataFrame]],
 ) -> dict[str, tuple[int, tuple[str, ...]]]:
-    """Count and sample the violating rows of many checks in one Spark action.
+    """Count and sample the violating rows of many checks, one query each, run concurrently.
 
-    Each check contributes its first SAMPLE_SIZE rows, each carrying the check's total
-    count (``count(*) over ()``); the union of all of them is collected at once. A sample
-    is the first column as text, or for an aggregate check its aggregates by name.
+    Each check's query returns its first SAMPLE_SIZE rows, each carrying the check's total
+    count (``count(*) over ()``), so a check costs one query whether it passes or fails. The
+    queries run side by side (Spark schedules jobs from several threads at once): measured
+    on the events suite, a union of them collected as one action took 1.7x the time of the
+    same queries one after another, and running them concurrently about 0.8x, since each
+    small multi-stage query leaves cores idle between its stages. A sample is the first
+    column as text, or for an aggregate check its aggregates by name.
     """
     if not wanted:
         return {}
@@ -273,10 +280,12 @@ def collect_violations(
                 F.count(F.lit(1)).over(Window.partitionBy()).alias("_violations"),
             ).limit(SAMPLE_SIZE)
         )
-    with timed("dq"):
-        rows = functools.reduce(DataFrame.unionAll, frames).collect()
+    with timed("dq", count=False):
+        count_spans("dq", len(frames))
+        with ThreadPoolExecutor(min(len(frames), CONCURRENT_QUERIES)) as pool:
+            batches = list(pool.map(DataFrame.collect, frames))
     found: dict[str, tuple[int, tuple[str, ...]]] = {}
-    for row in rows:
+    for row in (row for rows in batches for row in rows):
         count, samples = found.get(row._check, (0, ()))
         found[row._check] = (int(row._violations), (*samples, row._sample))
     return found
