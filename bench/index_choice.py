@@ -117,15 +117,16 @@ def autofaiss_python(given: str | None) -> Path:
     return python
 
 
-def run_autofaiss(python: Path, workdir: Path, budget_mib: int, reuse: bool) -> dict:
+def run_autofaiss(python: str | None, workdir: Path, budget_mib: int, reuse: bool) -> dict:
     infos_path = workdir / "autofaiss.json"
     if reuse and infos_path.exists():
         print(f"autofaiss: reusing {infos_path}", flush=True)
         return json.loads(infos_path.read_text())
+    interpreter = autofaiss_python(python)
     print("autofaiss: building ...", flush=True)
     subprocess.run(
         [
-            str(python), "-c", AUTOFAISS_SCRIPT, str(workdir / "embeddings"),
+            str(interpreter), "-c", AUTOFAISS_SCRIPT, str(workdir / "embeddings"),
             str(workdir / "autofaiss.index"), str(infos_path), f"{budget_mib}MB",
             str(os.cpu_count()), str(MAX_QUERY_MS),
         ],
@@ -165,9 +166,7 @@ def main() -> None:
         flush=True,
     )
 
-    infos = run_autofaiss(
-        autofaiss_python(args.autofaiss_python), workdir, args.budget_mib, args.reuse_autofaiss
-    )
+    infos = run_autofaiss(args.autofaiss_python, workdir, args.budget_mib, args.reuse_autofaiss)
     theirs = faiss.read_index(str(workdir / "autofaiss.index"))
     apply_search_params(theirs, infos["index_param"])
     their_figures = measure(theirs, queries, truth, latency_queries=len(queries))

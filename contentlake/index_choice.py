@@ -180,18 +180,20 @@ class IndexShape:
     d: int
 
 
-def index_shape(train_count: int, dim: int) -> IndexShape:
-    """IVF lists and PQ sub-quantizers for ``train_count`` training vectors of ``dim``.
+def index_shape(vector_count: int, dim: int, train_count: int | None = None) -> IndexShape:
+    """IVF lists and PQ sub-quantizers for ``vector_count`` vectors of ``dim``, trained on
+    ``train_count`` of them (default: all).
 
     ``nlist`` is the power of two nearest ``2 * sqrt(n)`` (faiss's guide says 4 to 16
     times; fewer, longer lists cost less k-means and still reach high recall at a small
     nprobe), capped so each list has 39 training points. ``m`` is the largest divisor of
     the dimension up to a quarter of it: 4 dimensions a byte, a 16x compression.
     """
-    nlist = 2 ** round(math.log2(max(2 * math.sqrt(train_count), 1)))
-    nlist = max(1, min(nlist, 2 ** int(math.log2(max(train_count // MIN_POINTS_PER_CENTROID, 1)))))
+    train_count = vector_count if train_count is None else train_count
+    nlist = 2 ** round(math.log2(max(2 * math.sqrt(vector_count), 1)))
+    trainable = 2 ** int(math.log2(max(train_count // MIN_POINTS_PER_CENTROID, 1)))
     m = max(divisor for divisor in range(1, max(dim // 4, 1) + 1) if dim % divisor == 0)
-    return IndexShape(nlist=nlist, m=m, d=dim)
+    return IndexShape(nlist=max(1, min(nlist, trainable)), m=m, d=dim)
 
 
 def resolve_factory(factory: str, shape: IndexShape) -> str:
@@ -214,14 +216,20 @@ def apply_search_params(index: faiss.Index, params: str) -> None:
 
 
 def recall_at_k(found_ids: np.ndarray, truth_ids: np.ndarray, k: int = RECALL_K) -> float:
-    """Mean over queries of |found top-k ∩ exact top-k| / k (ids < 0 never match)."""
+    """Mean over queries of |found top-k ∩ exact top-k| / k.
+
+    Ids < 0 are faiss's "no result": never a hit, and a query with fewer than ``k`` exact
+    neighbours (a set smaller than k + 1) is scored out of those it has.
+    """
     found, truth = np.asarray(found_ids)[:, :k], np.asarray(truth_ids)[:, :k]
     if len(found) != len(truth):
         raise ValueError(f"{len(found)} result rows for {len(truth)} queries")
-    if len(truth) == 0:
-        return 1.0
-    hits = sum(len(np.intersect1d(f[f >= 0], t)) for f, t in zip(found, truth, strict=True))
-    return hits / (k * len(truth))
+    scores = []
+    for row_found, row_truth in zip(found, truth, strict=True):
+        row_truth = row_truth[row_truth >= 0]
+        hits = len(np.intersect1d(row_found[row_found >= 0], row_truth))
+        scores.append(hits / len(row_truth) if len(row_truth) else 1.0)
+    return float(np.mean(scores)) if scores else 1.0
 
 
 def _without_self(ids: np.ndarray, self_ids: np.ndarray | None, k: int) -> np.ndarray:
@@ -414,9 +422,11 @@ def choose_index(
     """
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; expected one of {sorted(METRICS)}")
+    if len(vectors) == 0:
+        raise ValueError("no vectors to index")
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     held = _hold_out(vectors, metric, queries, query_count, max_train_points, seed)
-    shape = index_shape(len(held.train), vectors.shape[1])
+    shape = index_shape(len(vectors), vectors.shape[1], len(held.train))
     limits = {
         "target_recall_at_10": target_recall_at_10,
         "max_bytes": max_bytes,
@@ -517,6 +527,10 @@ def _build_and_measure(
     latency_query_count: int,
 ) -> faiss.Index | None:
     """Fill ``figure`` in; return the built index (None if it could not be built)."""
+    needed = min_training_points(index)
+    if len(held.train) < needed:
+        figure.reason = f"cannot build: needs {needed} training points, has {len(held.train)}"
+        return None
     start = time.perf_counter()
     try:
         _train(index, held.train, coarse)
@@ -528,7 +542,11 @@ def _build_and_measure(
     figure.build_s = round(time.perf_counter() - start, 3)
 
     start = time.perf_counter()
-    value, recall = _tune(index, candidate, held, target)
+    try:
+        value, _ = _tune(index, candidate, held, target)
+    except RuntimeError as error:  # a search parameter this index does not have
+        figure.reason = f"cannot tune: {_faiss_reason(error)}"
+        return None
     tuned = f"{candidate.search_param}={value}" if value is not None else ""
     figure.search_params = ",".join(part for part in (candidate.params, tuned) if part)
     measured = measure(
@@ -634,6 +652,29 @@ def _bound_training(index: faiss.Index) -> None:
         index.pq.cp.niter = min(index.pq.cp.niter, PQ_ITERATIONS)
 
 
+def min_training_points(index: faiss.Index) -> int:
+    """Training points ``index`` needs: 39 a centroid for each PQ codebook in it.
+
+    faiss only warns below that, but PQ k-means on a few hundred points can abort the
+    whole process (an exception thrown inside an OpenMP loop), so it is never tried.
+    """
+    index = faiss.downcast_index(index)
+    if isinstance(index, faiss.IndexPreTransform):
+        needed = [min_training_points(index.index)]
+        for position in range(index.chain.size()):
+            transform = faiss.downcast_VectorTransform(index.chain.at(position))
+            if isinstance(transform, faiss.OPQMatrix):
+                # OPQ trains 8-bit PQ codebooks in its loop.
+                needed.append(256 * MIN_POINTS_PER_CENTROID)
+        return max(needed)
+    if isinstance(index, faiss.IndexRefine):
+        return min_training_points(index.base_index)
+    pq = getattr(index, "pq", None)
+    if isinstance(pq, faiss.ProductQuantizer):
+        return pq.ksub * MIN_POINTS_PER_CENTROID
+    return 0
+
+
 def min_bytes(index: faiss.Index, n: int) -> int:
     """A lower bound of ``index``'s serialised size once it holds ``n`` vectors.
 
@@ -674,8 +715,8 @@ def train_on_sample(
 ) -> faiss.Index:
     """An empty index trained on at most ``sample_rows`` vectors sampled by Spark.
 
-    ``factory`` may hold placeholders; they are sized from the sample, so a choice made
-    on the driver's sample and this build agree when given the same sample size.
+    ``factory`` is normally a :class:`Choice`'s, already sized; placeholders left in it
+    are sized from the row count and the sample as :func:`choose_index` sizes them.
     """
     total = vectors_df.count()
     fraction = min(1.0, 1.2 * sample_rows / max(total, 1))
@@ -685,7 +726,7 @@ def train_on_sample(
     sample = _as_matrix(sample_pdf[vector_col])
     index = faiss.index_factory(
         sample.shape[1],
-        resolve_factory(factory, index_shape(len(sample), sample.shape[1])),
+        resolve_factory(factory, index_shape(total, sample.shape[1], len(sample))),
         METRICS[metric],
     )
     _train(index, sample, {})

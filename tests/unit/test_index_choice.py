@@ -58,7 +58,9 @@ def test_recall_at_k_counts_the_exact_neighbours_found_over_k():
     truth = np.array([[0, 1, 3], [6, 8, 9]])
 
     assert recall_at_k(found, truth, k=3) == pytest.approx((2 + 1) / 6)
-    assert recall_at_k(np.array([[-1, -1]]), np.array([[-1, 4]]), k=2) == 0.0
+    # -1 is "no result": never a hit; a query with one exact neighbour is scored out of one.
+    assert recall_at_k(np.array([[-1, -1]]), np.array([[4, -1]]), k=2) == 0.0
+    assert recall_at_k(np.array([[4, 7]]), np.array([[4, -1]]), k=2) == 1.0
 
 
 def test_exact_neighbours_of_an_item_leave_the_item_out():
@@ -86,10 +88,10 @@ def test_measure_times_single_thread_searches_and_counts_serialised_bytes(data):
     assert faiss.omp_get_max_threads() == 2
 
 
-def test_index_shape_sizes_lists_from_training_points_and_pq_from_dimension():
-    assert index_shape(200_000, 384) == IndexShape(nlist=1024, m=96, d=384)
-    # 1,500 points give 38 a list at most: 32 lists, not the 64 that 2 * sqrt(n) asks.
-    assert index_shape(1500, 32) == IndexShape(nlist=32, m=8, d=32)
+def test_index_shape_sizes_lists_from_the_vectors_and_training_points():
+    assert index_shape(200_000, 384, 50_000) == IndexShape(nlist=1024, m=96, d=384)
+    # 1,500 training points give 38 a list at most: 32 lists, not the 64 2 * sqrt(n) asks.
+    assert index_shape(2000, 32, 1500) == IndexShape(nlist=32, m=8, d=32)
     assert index_shape(100, 7) == IndexShape(nlist=2, m=1, d=7)
     shape = IndexShape(nlist=32, m=8, d=32)
     assert resolve_factory("OPQ{m}_{d},IVF{nlist},PQ{m}np", shape) == "OPQ8_32,IVF32,PQ8np"
@@ -207,14 +209,20 @@ def test_nprobe_is_tuned_to_the_smallest_value_meeting_the_target():
 
 def test_candidates_that_cannot_be_built_are_skipped_with_a_reason():
     vectors = clustered(300)  # 225 training points: too few for 256 PQ centroids
-    candidates = [Candidate("pq", "PQ{m}"), Candidate("bogus", "NoSuchIndex"), FLAT]
+    candidates = [
+        Candidate("pq", "PQ{m}"),
+        Candidate("bogus", "NoSuchIndex"),
+        Candidate("flat_nprobe", "Flat", "nprobe", (1, 2)),
+        FLAT,
+    ]
 
     choice = choose_index(vectors, "inner_product", candidates, 0.9)
 
     reasons = {figure.name: figure.reason for figure in choice.figures}
     assert choice.name == "flat"
-    assert reasons["pq"].startswith("cannot build:") and "256" in reasons["pq"]
+    assert reasons["pq"] == "cannot build: needs 9984 training points, has 225"
     assert reasons["bogus"].startswith("cannot build:")
+    assert reasons["flat_nprobe"].endswith("could not set parameter nprobe")
 
 
 def test_default_candidates_choose_a_snapshot_sized_index_that_meets_the_target():
@@ -229,23 +237,23 @@ def test_default_candidates_choose_a_snapshot_sized_index_that_meets_the_target(
     assert all(not figure.met for figure in smaller)
 
 
-@pytest.mark.parametrize("factory", ["IVF{nlist},SQ8", "RaBitQ,RFlat"])
-def test_partitioned_build_equals_the_driver_build(spark, factory):
+def test_partitioned_build_equals_the_driver_build(spark):
     vectors = clustered(600, dim=16, seed=3)
     rows = [(position, vectors[position].tolist()) for position in range(600)]
     np.random.default_rng(0).shuffle(rows)  # Spark sees them in no particular order
     vectors_df = spark.createDataFrame(rows, "position long, embedding array<float>")
 
-    trained = train_on_sample(vectors_df, factory, "inner_product", sample_rows=600)
-    merged = add_in_partitions(vectors_df.repartition(3), trained, partitions=3)
+    # IVF lists (ids stored), and flat codes inside a refined index (ids are rows).
+    for factory in ("IVF{nlist},SQ8", "RaBitQ,RFlat"):
+        trained = train_on_sample(vectors_df, factory, "inner_product", sample_rows=600)
+        merged = add_in_partitions(vectors_df, trained, partitions=3)
 
-    on_driver = faiss.deserialize_index(faiss.serialize_index(trained))
-    on_driver.add(vectors)
-    assert merged.ntotal == 600
-    assert bytes(faiss.serialize_index(merged)) == bytes(faiss.serialize_index(on_driver))
-    assert (
-        merged.search(vectors[:20], 5)[1].tolist() == on_driver.search(vectors[:20], 5)[1].tolist()
-    )
+        on_driver = faiss.deserialize_index(faiss.serialize_index(trained))
+        on_driver.add(vectors)
+        assert merged.ntotal == 600
+        assert bytes(faiss.serialize_index(merged)) == bytes(faiss.serialize_index(on_driver))
+        found, expected = merged.search(vectors[:20], 5)[1], on_driver.search(vectors[:20], 5)[1]
+        assert found.tolist() == expected.tolist()
 
 
 def test_hnsw_shards_are_refused_before_any_spark_work():
