@@ -190,7 +190,8 @@ def main() -> None:
 
     print("\ncandidates (measured on the chooser's own held-out items):")
     for figure in choice.figures:
-        print(f"  {figure.summary()}  [build {figure.build_s}s, tune {figure.tune_s}s]")
+        timing = f"  [build {figure.build_s}s, tune {figure.tune_s}s]" if figure.build_s else ""
+        print(f"  {figure.summary()}{timing}")
     print(
         f"\n{'':10} {'index':36} {'params':30} {'recall@10':>9} {'p50 ms':>7} "
         f"{'p99 ms':>7} {'bytes':>10} {'build s':>8}"

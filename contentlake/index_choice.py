@@ -121,8 +121,9 @@ DEFAULT_CANDIDATES: tuple[Candidate, ...] = (
     # "np": no polysemous training, which only serves Hamming pre-filtering (the ``ht``
     # parameter) and costs minutes on a few cores.
     Candidate("ivf_pq", "OPQ{m}_{d},IVF{nlist},PQ{m}np", *_NPROBE),
-    # RaBitQ with 4 bits a dimension: extended RaBitQ, about SQ4's size, nearer SQ6's recall.
-    Candidate("ivf_rabitq4", "IVF{nlist},RaBitQ4", *_NPROBE),
+    # Not "IVF{nlist},RaBitQ4" (SQ4's size, near SQ6's recall): faiss 1.15 reconstructs
+    # RaBitQ codes at cosine ~0.84 to the original, and Snapshot.similar_to queries with
+    # the reconstructed vector. Configure it where queries are always fresh vectors.
     # Binary codes (1 bit a dimension) scanned, the best k * k_factor re-ranked on the
     # float vectors, which it therefore stores too: bigger than Flat, faster to scan.
     Candidate("binary_rerank", "RaBitQ,RFlat", "k_factor_rf", (1, 2, 4, 8, 16, 32, 64)),
