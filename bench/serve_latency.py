@@ -45,8 +45,9 @@ from threadpoolctl import threadpool_limits
 
 from contentlake.config import load_config
 from contentlake.contract import CONTENT_TYPES
+from contentlake.index_choice import apply_search_params
 from contentlake.index_snapshot import publish_snapshot
-from contentlake.serving.loader import apply_search_params, load_served_snapshot
+from contentlake.serving.loader import load_served_snapshot
 from contentlake.serving.retrieval import similar_items
 
 RUN_DATE = date(2026, 11, 1)

@@ -374,15 +374,23 @@ def load_snapshot(snapshots_root: Path, name: str | None = None, verify: bool = 
         raise SnapshotError(f"{folder} has no {MANIFEST_FILE}")
     manifest = json.loads(manifest_path.read_text())
     if verify:
-        for file, expected in manifest["files"].items():
-            if _sha256(folder / file) != expected["sha256"]:
-                raise SnapshotError(f"{folder / file} does not match its manifest checksum")
+        verify_files(folder, manifest)
     index = faiss.read_index(str(folder / INDEX_FILE))
     ids = pq.read_table(folder / ID_MAP_FILE).sort_by("position").column("content_id").to_pylist()
     if len(ids) != index.ntotal:
         raise SnapshotError(f"{folder}: {len(ids)} ids for {index.ntotal} vectors")
     items = pq.read_table(folder / ITEMS_FILE) if ITEMS_FILE in manifest["files"] else None
     return Snapshot(path=folder, manifest=manifest, index=index, ids=ids, items=items)
+
+
+def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
+    """Every file of the manifest is there with its recorded sha256."""
+    for file, expected in manifest["files"].items():
+        path = folder / file
+        if not path.is_file():
+            raise SnapshotError(f"{path} is missing")
+        if _sha256(path) != expected["sha256"]:
+            raise SnapshotError(f"{path} does not match its manifest checksum")
 
 
 def _sha256(path: Path) -> str:

@@ -15,7 +15,6 @@ index type that refuses the flag is read into memory instead.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import faiss
 import numpy as np
 import pyarrow.parquet as pq
 
+from contentlake.index_choice import apply_search_params
 from contentlake.index_snapshot import (
     ID_MAP_FILE,
     INDEX_FILE,
@@ -35,6 +35,7 @@ from contentlake.index_snapshot import (
     REFUSED_FILE,
     SnapshotError,
     promotions,
+    verify_files,
 )
 from contentlake.serving.keyword import KeywordIndex
 from contentlake.serving.metadata import ItemFilter, ItemMetadata
@@ -107,20 +108,6 @@ def forced_promotion(snapshots_root: Path, name: str) -> bool:
     return last.get("forced") is True or str(last.get("reason", "")).endswith("(forced)")
 
 
-def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
-    """Every file of the manifest is there with its recorded sha256."""
-    for file, expected in manifest["files"].items():
-        path = folder / file
-        if not path.is_file():
-            raise SnapshotError(f"{path} is missing")
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda h=handle: h.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != expected["sha256"]:
-            raise SnapshotError(f"{path} does not match its manifest checksum")
-
-
 def read_index(path: Path) -> tuple[faiss.Index, bool]:
     """The index, memory-mapped where its type allows; and whether it is."""
     try:
@@ -128,12 +115,6 @@ def read_index(path: Path) -> tuple[faiss.Index, bool]:
     except RuntimeError as error:
         logger.info("%s cannot be memory-mapped (%s); reading it into memory", path, error)
         return faiss.read_index(str(path)), False
-
-
-def apply_search_params(index: faiss.Index, params: str | None) -> None:
-    """Set ``"nprobe=16"`` / ``"efSearch=64"``-style parameters, as the manifest names them."""
-    if params:
-        faiss.ParameterSpace().set_index_parameters(index, params)
 
 
 def ensure_reconstructable(index: faiss.Index) -> None:
