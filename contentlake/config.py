@@ -19,6 +19,7 @@ CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 PROFILES = ("local", "cluster", "gpu")
 EXTRA_COLUMN_POLICIES = ("ignore", "evolve")
 METASTORE_KINDS = ("derby", "postgres")
+CHANGE_SOURCES = ("auto", "cdf", "input_hash")
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
@@ -32,6 +33,8 @@ class PathSettings:
     snapshots: Path
     dead_letter: Path
     ivy: Path | None = None
+    # The OpenLineage file transport's folder (spark_settings.py names the file in it).
+    lineage: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,20 @@ class MetastoreSettings:
 
 
 @dataclass(frozen=True)
+class SqlEndpointSettings:
+    """The analysts' read-only Thrift JDBC server (``contentlake/sql_endpoint.py``).
+
+    ``user`` and ``password`` are the PostgreSQL login the server reads the metastore with
+    (granted SELECT only) and the name analysts pass to beeline with ``-n``.
+    """
+
+    host: str = "localhost"
+    port: int = 10000
+    user: str = "analyst"
+    password: str = "analyst"
+
+
+@dataclass(frozen=True)
 class EmbeddingSettings:
     model: str
     model_version: str | None
@@ -92,6 +109,17 @@ class EmbeddingSettings:
     device: str
     partitions: int | None
     texts_per_call: int
+    # Which items to re-embed: "input_hash" joins every item's text hash with the stored
+    # vectors; "cdf" only looks at the content rows changed since the version last
+    # embedded (Change Data Feed); "auto" takes cdf where it can (see embedding_inputs.py).
+    change_source: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.change_source not in CHANGE_SOURCES:
+            raise ValueError(
+                f"embedding.change_source must be one of {CHANGE_SOURCES}, "
+                f"got {self.change_source!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -105,12 +133,43 @@ class GateSettings:
     min_queries: int = 50
 
 
+# index.factory value that chooses the index by measurement.
+CHOOSE_INDEX = "choose"
+_INDEX_CHOICE_KEYS = (
+    "target_recall_at_10",
+    "max_bytes",
+    "max_p99_ms",
+    "choice_queries",
+    "latency_queries",
+    "max_train_points",
+    "driver_max_vectors",
+)
+
+
 @dataclass(frozen=True)
 class IndexSettings:
+    """How a snapshot's index is built: a fixed faiss factory string, or ``choose``, which
+    measures ``candidates`` (None: ``index_choice.DEFAULT_CANDIDATES``) and publishes the
+    smallest meeting the three limits (see ``contentlake.index_choice``)."""
+
     factory: str
     metric: str
     keep_snapshots: int
     gates: GateSettings = field(default_factory=GateSettings)
+    target_recall_at_10: float = 0.95
+    max_bytes: int | str | None = None
+    max_p99_ms: float | None = None
+    candidates: tuple[dict[str, Any], ...] | None = None
+    choice_queries: int = 1000
+    latency_queries: int = 200
+    max_train_points: int = 50_000
+    # Above this many vectors the driver trains on a sample and Spark partitions add
+    # the vectors (index_choice.add_in_partitions): it never holds them all at once.
+    driver_max_vectors: int = 2_000_000
+
+    @property
+    def chosen_by_measurement(self) -> bool:
+        return self.factory == CHOOSE_INDEX
 
 
 @dataclass(frozen=True)
@@ -126,6 +185,56 @@ class EvaluationSettings:
 
 
 @dataclass(frozen=True)
+class DriftThresholds:
+    """Warn levels of ``drift_metrics`` (``drift.warn``). Each is stored in the row of the
+    metric it applies to, so the checks in ``sql/dq/drift_metrics/`` compare a value with
+    the threshold in force when it was computed. ``neighbour_overlap`` warns below, the
+    others above."""
+
+    psi: float = 0.2
+    js_divergence: float = 0.05
+    mean_cosine_distance: float = 0.05
+    changed_share: float = 0.2
+    neighbour_overlap: float = 0.5
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    """How ``jobs/measure_drift.py`` compares a run date with its baseline (``drift``)."""
+
+    baseline_days: int = 7
+    bins: int = 10
+    epsilon: float = 1e-4
+    neighbour_k: int = 10
+    neighbour_sample: int = 1000
+    warn: DriftThresholds = field(default_factory=DriftThresholds)
+
+    def __post_init__(self) -> None:
+        if self.baseline_days < 1 or self.bins < 2 or self.neighbour_k < 1:
+            raise ValueError("drift.baseline_days, neighbour_k must be >= 1 and bins >= 2")
+        if self.neighbour_sample < 1:
+            raise ValueError("drift.neighbour_sample must be at least 1")
+        if not 0 < self.epsilon < 0.01:
+            raise ValueError(f"drift.epsilon must lie in (0, 0.01), got {self.epsilon}")
+
+
+@dataclass(frozen=True)
+class MaintenanceSettings:
+    """The weekly table maintenance (``jobs/maintain_tables.py``, ``maintenance``)."""
+
+    # Table -> columns to Z-ORDER by when compacting (others are only compacted).
+    zorder_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # VACUUM never keeps less than this (Delta's own default is 168 hours) ...
+    min_retention_hours: float = 168.0
+    # ... and keeps every version a kept snapshot names, plus this margin.
+    retention_margin_hours: float = 24.0
+
+    def __post_init__(self) -> None:
+        if self.min_retention_hours < 0 or self.retention_margin_hours < 0:
+            raise ValueError("maintenance retention hours must not be negative")
+
+
+@dataclass(frozen=True)
 class Config:
     profile: str
     database: str
@@ -136,7 +245,10 @@ class Config:
     index: IndexSettings
     writes: WriteSettings = field(default_factory=WriteSettings)
     metastore: MetastoreSettings = field(default_factory=MetastoreSettings)
+    sql_endpoint: SqlEndpointSettings = field(default_factory=SqlEndpointSettings)
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
+    drift: DriftSettings = field(default_factory=DriftSettings)
+    maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -224,7 +336,19 @@ def _resolve_paths(raw: dict[str, Any], root: Path) -> PathSettings:
         snapshots=resolve("snapshots"),
         dead_letter=resolve("dead_letter"),
         ivy=resolve("ivy"),
+        lineage=resolve("lineage"),
     )
+
+
+def _maintenance_settings(maintenance: dict[str, Any]) -> MaintenanceSettings:
+    zorder_by = maintenance.get("zorder_by") or {}
+    zorder = {table: tuple(columns) for table, columns in zorder_by.items()}
+    return MaintenanceSettings(**{**maintenance, "zorder_by": zorder})
+
+
+def _drift_settings(drift: dict[str, Any]) -> DriftSettings:
+    warn = DriftThresholds(**(drift.get("warn") or {}))
+    return DriftSettings(**{**drift, "warn": warn})
 
 
 def _build(profile: str, raw: dict[str, Any], root: Path) -> Config:
@@ -252,17 +376,23 @@ def _build(profile: str, raw: dict[str, Any], root: Path) -> Config:
             device=embedding["device"],
             partitions=embedding.get("partitions"),
             texts_per_call=int(embedding["texts_per_call"]),
+            change_source=embedding.get("change_source", "auto"),
         ),
         index=IndexSettings(
             factory=index["factory"],
             metric=index["metric"],
             keep_snapshots=int(index["keep_snapshots"]),
             gates=GateSettings(**index.get("gates", {})),
+            **{key: index[key] for key in _INDEX_CHOICE_KEYS if key in index},
+            candidates=(None if index.get("candidates") is None else tuple(index["candidates"])),
         ),
         evaluation=EvaluationSettings(**raw.get("evaluation", {})),
+        drift=_drift_settings(raw.get("drift") or {}),
+        maintenance=_maintenance_settings(raw.get("maintenance") or {}),
         writes=WriteSettings(**raw.get("writes", {})),
         metastore=MetastoreSettings(
             kind=metastore.get("kind", "derby"),
             postgres=PostgresMetastore(**metastore.get("postgres", {})),
         ),
+        sql_endpoint=SqlEndpointSettings(**raw.get("sql_endpoint", {})),
     )

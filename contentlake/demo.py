@@ -9,6 +9,7 @@ the Derby metastore and the FAISS snapshots.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Iterator
@@ -19,7 +20,8 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from contentlake.config import Config, load_config
-from contentlake.index_snapshot import load_snapshot
+from contentlake.errors import JobFailed
+from contentlake.index_snapshot import load_snapshot, read_manifest
 from contentlake.job_runs import JobResult
 from contentlake.observability import configure_logging, display_path
 from contentlake.pipeline import run_daily
@@ -36,6 +38,7 @@ SHOWN_TABLES = (
     "events_quarantine",
     "content_daily_features",
     "content_embeddings",
+    "drift_metrics",
     "dq_results",
     "job_runs",
 )
@@ -50,16 +53,102 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=300)
     parser.add_argument("--start-date", type=date.fromisoformat, default=date(2026, 11, 1))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--migrate-to",
+        metavar="MODEL",
+        default=None,
+        help="then one more day with embedding.model switched to MODEL: a model migration",
+    )
     return parser.parse_args(argv)
 
 
-def run_demo(spark: SparkSession, cfg: Config, spec: SampleSpec) -> list[JobResult]:
+def run_demo(
+    spark: SparkSession, cfg: Config, spec: SampleSpec, run_days: int | None = None
+) -> list[JobResult]:
+    """Land ``spec``'s files and run the pipeline for its first ``run_days`` days (all)."""
     generate(cfg.paths.landing, spec)
     ensure_tables(spark, cfg)
     results = []
-    for run_date in spec.landing_dates():
+    for run_date in spec.landing_dates()[:run_days]:
         results += run_daily(spark, cfg, run_date, run_id=f"demo__{run_date.isoformat()}")
     return results
+
+
+def run_migration_day(
+    spark: SparkSession, cfg: Config, spec: SampleSpec, model: str
+) -> tuple[Config, date, str | None]:
+    """The last day of ``spec`` (landed by :func:`run_demo`, which ran the days before it)
+    with ``embedding.model`` switched to ``model``: the
+    new vectors are written beside the old ones, and the new model's snapshot is judged
+    against the served one. Returns the migrated config, the day and why the new snapshot
+    was refused (None when it was promoted)."""
+    migrated = load_config(
+        profile=cfg.profile,
+        root=cfg.paths.root,
+        overrides={"database": cfg.database, "embedding": {"model": model}},
+    )
+    run_date = spec.landing_dates()[-1]
+    try:
+        run_daily(spark, migrated, run_date, run_id=f"demo__{run_date.isoformat()}__migration")
+    except JobFailed as failed:
+        if "snapshot not promoted" not in str(failed):
+            raise
+        return migrated, run_date, str(failed)
+    return migrated, run_date, None
+
+
+def show_migration(spark: SparkSession, cfg: Config, run_date: date, refused: str | None) -> None:
+    """Both models' figures on the same queries, the decision, and what serves now."""
+    snapshots = cfg.paths.snapshots
+    staged = sorted(snapshots.glob(f"{run_date.isoformat()}_*"))
+    print(f"\n=== Model migration on {run_date} ===")
+    if not staged:
+        print("  no snapshot staged for the new model (the pipeline stopped before it)")
+        return
+    manifest = read_manifest(staged[-1])
+    migration = manifest.get("model_migration") or {}
+    evaluated = {
+        row.snapshot: row
+        for row in spark.table("retrieval_eval").where(F.col("run_date") == run_date).collect()
+    }
+    k = cfg.evaluation.k
+    print(
+        f"    {'model version':<18} {'snapshot':<30} {'queries':>7} {'ndcg@' + str(k):>8} "
+        f"{'mrr@' + str(k):>8} {'recall@' + str(k):>9} {'map@' + str(k):>8} "
+        f"{'genre_p@' + str(k):>10}"
+    )
+    genre = migration.get(f"genre_precision@{k}") or {}
+    sides = (
+        ("served", migration.get("served_snapshot"), migration.get("from")),
+        ("staged", manifest["snapshot"], manifest["model"]["version"]),
+    )
+    for side, name, version in sides:
+        row = evaluated.get(name)
+        figures = [row.ndcg_at_k, row.mrr_at_k, row.recall_at_k, row.map_at_k] if row else []
+        shown = " ".join(
+            f"{value:>{width}.4f}" if value is not None else f"{'n/a':>{width}}"
+            for value, width in zip(figures or [None] * 4, (8, 8, 9, 8), strict=True)
+        )
+        precision = genre.get(side)
+        print(
+            f"  {'*' if side == 'staged' else ' '} {version or '?':<18} {name or '?':<30} "
+            f"{row.queries if row else 0:>7} {shown} "
+            f"{precision if precision is None else f'{precision:.4f}':>10}"
+        )
+    if migration:
+        overlap = migration.get(f"neighbour_overlap@{k}")
+        shown = "n/a" if overlap is None else f"{overlap:.4f}"
+        print(f"  neighbour overlap@{k} between the two: {shown}")
+    decision = "REFUSED: " + refused if refused else "promoted"
+    print(f"  decision: {decision}")
+    served = load_snapshot(snapshots)
+    versions = next(
+        (g["detail"] for g in served.manifest["gates"] if g["gate"] == "one_model_version"), "?"
+    )
+    print(
+        f"  serving {served.path.name}: {served.index.ntotal} vectors of one model version "
+        f"({versions})"
+    )
 
 
 def show_results(spark: SparkSession, cfg: Config, results: list[JobResult]) -> None:
@@ -97,12 +186,15 @@ def show_results(spark: SparkSession, cfg: Config, results: list[JobResult]) -> 
     )
 
     snapshot = load_snapshot(cfg.paths.snapshots)
+    index = snapshot.manifest["index"]
     print(
         f"=== Published snapshot ===\n  {display_path(snapshot.path, root)}\n  "
         f"{snapshot.index.ntotal} vectors, "
-        f"{snapshot.manifest['index']['factory']} index, model "
+        f"{' '.join(filter(None, (index['factory'], index.get('search_params'))))} index, model "
         f"{snapshot.manifest['model']['name']} ({snapshot.manifest['model']['version']})"
     )
+    show_index_choice(index)
+    show_evaluation(snapshot.manifest)
 
     titles = {
         row.content_id: (row.title, ", ".join(row.genres or []))
@@ -115,6 +207,58 @@ def show_results(spark: SparkSession, cfg: Config, results: list[JobResult]) -> 
         for other, score in snapshot.similar_to(content_id, k=5):
             other_title, other_genres = titles.get(other, ("?", ""))
             print(f"    {score:.3f}  {other} {other_title!r} [{other_genres}]")
+
+
+def show_index_choice(index: dict) -> None:
+    """Every candidate's figures, the chosen one marked, as the manifest records them."""
+    choice = index.get("choice")
+    if not choice:
+        print(f"\n  index fixed by configuration: {index['factory']}")
+        return
+    print(
+        f"\n=== Index chosen by measurement (recall@10 >= {choice['target_recall_at_10']}, "
+        f"max_bytes {choice['max_bytes']}, max_p99_ms {choice['max_p99_ms']}; "
+        f"{choice['queries']} held-out items) ==="
+    )
+    print(f"    {'candidate':<14} {'recall@10':>9} {'p50 ms':>8} {'p99 ms':>8} {'bytes':>10}  note")
+    for figure in choice["candidates"]:
+        chosen = figure["name"] == choice["chosen"]
+        if figure["recall_at_10"] is None:
+            measured, note = f"{'':>9} {'':>8} {'':>8} {'':>10}", figure["reason"]
+        else:
+            measured = (
+                f"{figure['recall_at_10']:>9.4f} {figure['p50_ms']:>8.3f} "
+                f"{figure['p99_ms']:>8.3f} {figure['bytes']:>10}"
+            )
+            verdict = "chosen" if chosen else "meets the limits"
+            note = (
+                f"{figure['search_params']} {verdict}".strip()
+                if figure["met"]
+                else figure["reason"]
+            )
+        print(f"  {'*' if chosen else ' '} {figure['name']:<14} {measured}  {note}")
+
+
+def show_evaluation(manifest: dict) -> None:
+    """The offline evaluation and the gates of the served snapshot."""
+    evaluation = manifest.get("evaluation") or {}
+    metrics = {name: value for name, value in evaluation.items() if "@" in name}
+    print("\n=== Offline evaluation (behaviour of the held-out window) ===")
+    if metrics:
+        window = evaluation.get("window") or {}
+        print(
+            f"  {evaluation.get('queries', 0)} queries, window {window.get('start')} .. "
+            f"{window.get('end')}: "
+            + ", ".join(
+                f"{name} {value:.4f}" if value is not None else f"{name} n/a"
+                for name, value in metrics.items()
+            )
+        )
+    else:
+        print("  not evaluated")
+    for gate in manifest.get("gates", []):
+        verdict = "passed" if gate["passed"] else "FAILED"
+        print(f"  gate {gate['gate']:<24} {verdict}: {gate['detail']}")
 
 
 def dead_lettered_files(cfg: Config, results: list[JobResult]) -> Iterator[tuple[Path, str]]:
@@ -143,8 +287,13 @@ def main(argv: list[str] | None = None) -> int:
 
     spark = build_spark(cfg)
     try:
-        results = run_demo(spark, cfg, spec)
+        if args.migrate_to:
+            spec = dataclasses.replace(spec, days=spec.days + 1)
+        results = run_demo(spark, cfg, spec, run_days=args.days)
         show_results(spark, cfg, results)
+        if args.migrate_to:
+            _, day, refused = run_migration_day(spark, cfg, spec, args.migrate_to)
+            show_migration(spark, cfg, day, refused)
         report = write_pipeline_report(
             spark, cfg.paths.root / "reports" / "pipeline.html", load_snapshot(cfg.paths.snapshots)
         )

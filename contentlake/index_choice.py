@@ -25,10 +25,11 @@ merges the shards on the driver, one at a time, in position order.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame
+
+    from contentlake.config import IndexSettings
 
 METRICS = {"inner_product": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
 RECALL_K = 10
@@ -831,3 +834,62 @@ def _merge_into(target: faiss.Index, shard: faiss.Index) -> None:
     else:
         # Flat codes have no ids: a vector's id is its row, so appending is enough.
         into.merge_from(other)
+
+
+# From configuration: what publish_index builds its snapshots with.
+
+
+def index_recipe(settings: IndexSettings) -> str:
+    """Everything in ``settings`` that decides which index gets built, as one string:
+    part of the snapshot fingerprint, so new limits or candidates publish a new snapshot."""
+    if not settings.chosen_by_measurement:
+        return settings.factory
+    recipe = {
+        "target_recall_at_10": settings.target_recall_at_10,
+        "max_bytes": parse_bytes(settings.max_bytes),
+        "max_p99_ms": settings.max_p99_ms,
+        "candidates": [asdict(c) for c in candidates_from_config(settings.candidates)],
+        "queries": settings.choice_queries,
+        "train": settings.max_train_points,
+    }
+    return "choose:" + json.dumps(recipe, sort_keys=True)
+
+
+def configured_builder(
+    settings: IndexSettings, log: Callable[[str], None] | None = None
+) -> Callable[[np.ndarray], tuple[faiss.Index, dict[str, Any]]]:
+    """A ``publish_snapshot`` builder: the fixed factory, or the index chosen by
+    measurement, with the manifest's ``index`` entries (every candidate's figures)."""
+    if not settings.chosen_by_measurement:
+
+        def fixed(vectors: np.ndarray) -> tuple[faiss.Index, dict[str, Any]]:
+            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+            index = faiss.index_factory(
+                vectors.shape[1], settings.factory, METRICS[settings.metric]
+            )
+            if not index.is_trained:
+                index.train(vectors)
+            index.add(vectors)
+            return index, {"factory": settings.factory, "search_params": ""}
+
+        return fixed
+    candidates = candidates_from_config(settings.candidates)
+
+    def chosen(vectors: np.ndarray) -> tuple[faiss.Index, dict[str, Any]]:
+        choice = choose_index(
+            vectors,
+            settings.metric,
+            candidates,
+            target_recall_at_10=settings.target_recall_at_10,
+            max_bytes=parse_bytes(settings.max_bytes),
+            max_p99_ms=settings.max_p99_ms,
+            query_count=settings.choice_queries,
+            latency_query_count=settings.latency_queries,
+            max_train_points=settings.max_train_points,
+        )
+        if log is not None:
+            for figure in choice.figures:
+                log(("* " if figure.name == choice.name else "  ") + figure.summary())
+        return choice.index, choice.manifest()
+
+    return chosen

@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from contentlake import snapshot_gates as gates
+from contentlake.index_choice import apply_search_params
 from contentlake.snapshot_gates import GateResult
 
 INDEX_FILE = "index.faiss"
@@ -80,17 +81,22 @@ def build_index(vectors: np.ndarray, factory: str, metric: str) -> faiss.Index:
 
 
 def self_recall_at_1(
-    index: faiss.Index, vectors: np.ndarray, sample: int = SELF_RECALL_SAMPLE
+    index: faiss.Index,
+    vectors: np.ndarray,
+    sample: int = SELF_RECALL_SAMPLE,
+    positions: np.ndarray | None = None,
 ) -> float:
     """Share of (a spread-out sample of) vectors whose nearest neighbour is themselves.
 
+    ``positions`` are the index rows ``vectors`` hold (default: every row, in order).
     Exact indexes score 1.0 unless vectors repeat; approximate ones show their loss here.
     """
     if len(vectors) == 0:
         return 1.0
-    positions = np.unique(np.linspace(0, len(vectors) - 1, min(sample, len(vectors))).astype(int))
-    _, found = index.search(np.ascontiguousarray(vectors[positions]), 1)
-    return float(np.mean(found[:, 0] == positions))
+    rows = np.unique(np.linspace(0, len(vectors) - 1, min(sample, len(vectors))).astype(int))
+    expected = rows if positions is None else np.asarray(positions, dtype=np.int64)[rows]
+    _, found = index.search(np.ascontiguousarray(vectors[rows], dtype=np.float32), 1)
+    return float(np.mean(found[:, 0] == expected))
 
 
 # What a job adds to the staged snapshot's judgement: more manifest entries (e.g. its
@@ -115,11 +121,15 @@ def publish_snapshot(
     *,
     builder: IndexBuilder | None = None,
     review: Review | None = None,
+    positions: np.ndarray | None = None,
 ) -> Path:
     """Build, gate and publish a snapshot unless one with this fingerprint exists; return it.
 
     ``items`` (one row per id, a ``content_id`` column first) is stored beside the index.
-    ``builder`` builds the index (default: ``factory`` as it is). The snapshot is staged,
+    ``builder`` builds the index (default: ``factory`` as it is) from ``vectors``. When
+    the builder gets the vectors elsewhere (a build sharded over Spark partitions),
+    ``vectors`` is a sample of them at index rows ``positions``, which the gates check and
+    the builder ignores. The snapshot is staged,
     then judged, then promoted: its vectors must be finite and non-zero, find themselves
     (self-recall@1 at least ``min_self_recall``) and pass ``review``'s gates. A snapshot that
     fails any gate is kept on disk with a ``REFUSED`` file listing every reason (and the
@@ -158,6 +168,7 @@ def publish_snapshot(
                 fingerprint,
                 manifest_extra,
                 items,
+                positions,
             )
             _judge(staging, vectors, min_self_recall, review)
             os.rename(staging, final)
@@ -218,6 +229,7 @@ def _write_snapshot(
     fingerprint: str,
     manifest_extra: dict[str, Any],
     items: pa.Table | None = None,
+    positions: np.ndarray | None = None,
 ) -> None:
     faiss.write_index(index, str(folder / INDEX_FILE))
     id_map = pa.table(
@@ -243,7 +255,7 @@ def _write_snapshot(
             "metric": metric,
             "dim": int(index.d),
             "faiss_version": faiss.__version__,
-            "self_recall_at_1": self_recall_at_1(index, vectors),
+            "self_recall_at_1": self_recall_at_1(index, vectors, positions=positions),
             **index_entries,
         },
         "files": {
@@ -380,7 +392,18 @@ def load_snapshot(snapshots_root: Path, name: str | None = None, verify: bool = 
     if len(ids) != index.ntotal:
         raise SnapshotError(f"{folder}: {len(ids)} ids for {index.ntotal} vectors")
     items = pq.read_table(folder / ITEMS_FILE) if ITEMS_FILE in manifest["files"] else None
+    # Search parameters (nprobe, efSearch) are not serialised with the index.
+    apply_search_params(index, manifest["index"].get("search_params", ""))
+    ensure_reconstructable(index)
     return Snapshot(path=folder, manifest=manifest, index=index, ids=ids, items=items)
+
+
+def ensure_reconstructable(index: faiss.Index) -> None:
+    """IVF indexes reconstruct a vector by id only with a direct map, which
+    ``similar_to`` needs (the item's own vector is its query)."""
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None:
+        ivf.make_direct_map()
 
 
 def verify_files(folder: Path, manifest: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ from typing import TypeVar
 
 from pyspark.sql import SparkSession
 
+from contentlake.commit_tags import tagged_commits
 from contentlake.config import Config
 from contentlake.delta_commits import commit_with_retry
 from contentlake.dq.engine import log_results, run_checks_of_tables
@@ -141,7 +142,9 @@ def job_run(
 ) -> Iterator[JobRun]:
     """Run a job's body against a verified lakehouse, then record its one bookkeeping row."""
     run = JobRun(spark, cfg, job, run_date, run_id or default_run_id(run_date))
-    with running(run.clock):
+    # Each commit of the run names it in the table's history (contentlake.lineage).
+    tag = tagged_commits(spark, job=job, run_id=run.run_id, run_date=run_date.isoformat())
+    with running(run.clock), tag:
         require_lakehouse(spark, cfg)
         try:
             yield run

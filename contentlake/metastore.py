@@ -231,6 +231,35 @@ def status(cfg: Config) -> ServerStatus:
     )
 
 
+def psql(
+    cfg: Config, database: str, script: str, variables: dict[str, str] | None = None
+) -> str:
+    """Run ``script`` as the superuser, over the running local server's socket, in
+    ``database``; psql quotes the ``variables`` (``:'name'``). Returns psql's output
+    (unaligned, tuples only). Used by ``contentlake.sql_endpoint`` for its read-only role."""
+    bindir = _require_bindir()
+    directory = server_dir(cfg)
+    settings = [f"--set={name}={value}" for name, value in (variables or {}).items()]
+    completed = _server_command(
+        [
+            str(bindir / "psql"),
+            "--no-psqlrc",
+            "--quiet",
+            "--tuples-only",
+            "--no-align",
+            f"--host={directory}",
+            f"--port={cfg.metastore.postgres.port}",
+            f"--username={SUPERUSER}",
+            f"--dbname={database}",
+            "--set=ON_ERROR_STOP=1",
+            *settings,
+        ],
+        directory,
+        stdin=script,
+    )
+    return completed.stdout
+
+
 def _require_bindir() -> Path:
     bindir = find_bindir()
     if bindir is None:

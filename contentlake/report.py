@@ -1,5 +1,5 @@
-"""An HTML report of the pipeline's runs: row accounting, quarantine, data quality and the
-retrieval quality of index snapshots.
+"""An HTML report of the pipeline's runs: row accounting, quarantine, data quality, the
+retrieval quality of index snapshots and drift against the baselines.
 
 Plots are rendered with matplotlib's object API (no pyplot, so no display or global figure
 state is involved) into PNGs embedded in one self-contained HTML file, so
@@ -37,6 +37,17 @@ EVALUATION_COLUMNS = (
     "queries",
     "window_start",
     "window_end",
+)
+
+DRIFT_TABLE_COLUMNS = (
+    "run_date",
+    "subject",
+    "metric",
+    "feature",
+    "value",
+    "warn_threshold",
+    "baseline_ref",
+    "current_ref",
 )
 
 STATUS_COLOURS = {
@@ -91,6 +102,15 @@ def write_pipeline_report(
                 "Retrieval quality of index snapshots on held-out behaviour",
                 _evaluation_plot(evaluations),
                 _table(evaluations[["run_date", "snapshot", *EVALUATION_COLUMNS]]),
+            )
+        )
+    drift = _drift_metrics(spark)
+    if not drift.empty:
+        sections.append(
+            (
+                "Drift against the baselines per run date (dashed: warn threshold)",
+                _drift_plot(drift),
+                _table(drift[drift.value.notna()][list(DRIFT_TABLE_COLUMNS)]),
             )
         )
     body = "\n".join(
@@ -210,6 +230,43 @@ def _evaluation_plot(evaluations: pd.DataFrame) -> str:
     if len(snapshots) <= 8:
         panels[0].legend(loc="upper left", fontsize=7)
     return _png(figure)
+
+
+def _drift_metrics(spark: SparkSession) -> pd.DataFrame:
+    """``drift_metrics`` by run date; empty when the table is, or when a lakehouse made
+    before the table existed lacks it."""
+    if not spark.catalog.tableExists("drift_metrics"):
+        return pd.DataFrame()
+    return (
+        spark.table("drift_metrics").orderBy("run_date", "subject", "metric", "feature").toPandas()
+    )
+
+
+def _drift_plot(drift: pd.DataFrame) -> str:
+    return _png(_drift_figure(drift))
+
+
+def _drift_figure(drift: pd.DataFrame) -> Figure:
+    """One panel per subject and metric: a line per feature over the run dates, and the
+    warn threshold dashed. A null value (nothing to compare yet) is a gap."""
+    panels = sorted(drift.groupby(["subject", "metric"]).groups)
+    columns = min(len(panels), 4)
+    rows = -(-len(panels) // columns)
+    figure = Figure(figsize=(4 * columns, 3.2 * rows))
+    grid = figure.subplots(rows, columns, squeeze=False).ravel()
+    for axes, (subject, metric) in zip(grid, panels, strict=False):
+        shown = drift[(drift.subject == subject) & (drift.metric == metric)]
+        for feature, values in shown.groupby("feature"):
+            axes.plot(pd.to_datetime(values.run_date), values.value, marker="o", label=feature)
+        for threshold in shown.warn_threshold.dropna().unique():
+            axes.axhline(threshold, color=STATUS_COLOURS["warn"], linestyle="--", linewidth=1)
+        axes.set_title(f"{subject}\n{metric}", fontsize=9)
+        axes.tick_params(axis="x", labelrotation=30, labelsize=7)
+        if shown.feature.nunique() > 1:
+            axes.legend(loc="upper left", fontsize=6)
+    for axes in grid[len(panels) :]:
+        axes.remove()
+    return figure
 
 
 def _snapshot_section(snapshot: Snapshot) -> str:

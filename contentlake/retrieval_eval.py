@@ -190,7 +190,8 @@ def record_evaluation(
     ``evaluations`` maps each snapshot evaluated in the run (the staged one and the one
     served, judged on the same queries) to what :func:`evaluate_snapshot` returned. A rerun
     of the date replaces those rows, so the table never holds two evaluations of one
-    snapshot for one run date.
+    snapshot for one run date. A snapshot's ``model_version`` is its metrics' own where
+    they name one (a model migration judges two), else ``model_version``.
     """
     evaluated_at = evaluated_at or datetime.now(timezone.utc).replace(tzinfo=None)
     rows = []
@@ -200,7 +201,7 @@ def record_evaluation(
             (
                 snapshot_name,
                 run_date,
-                model_version,
+                metrics.get("model_version", model_version),
                 k,
                 *(_optional_float(metrics[f"{name}@{k}"]) for name in METRIC_NAMES),
                 int(metrics["queries"]),

@@ -17,6 +17,10 @@ JOBS_DIR = Path(__file__).resolve().parent.parent / "jobs"
 # metastore notices (see the file).
 LOG4J_CONF = CONF_DIR / "log4j2.properties"
 DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+# The OpenLineage file transport appends one JSON event per line to this file under
+# paths.lineage (contentlake/lineage.py reads it).
+LINEAGE_EVENTS_FILE = "events.jsonl"
+OPENLINEAGE_LOCATION = "spark.openlineage.transport.location"
 
 
 def spark_conf(cfg: Config) -> dict[str, str]:
@@ -25,6 +29,8 @@ def spark_conf(cfg: Config) -> dict[str, str]:
     java_options = []
     if cfg.paths.ivy:
         conf["spark.jars.ivy"] = str(cfg.paths.ivy)
+    if conf.get("spark.openlineage.transport.type") == "file" and cfg.paths.lineage:
+        conf.setdefault(OPENLINEAGE_LOCATION, str(cfg.paths.lineage / LINEAGE_EVENTS_FILE))
     if cfg.metastore.kind == "postgres":
         conf.update(postgres_metastore_conf(cfg))
     elif is_local(cfg):

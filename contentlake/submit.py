@@ -20,7 +20,7 @@ from datetime import date, timedelta
 
 from contentlake.config import PROFILES, load_config
 from contentlake.spark_settings import spark_submit_command
-from jobs import DAILY_JOBS, SETUP_JOB
+from jobs import DAILY_JOBS, SETUP_JOB, WEEKLY_JOBS
 
 
 def dates_between(start: date, end: date) -> list[date]:
@@ -31,7 +31,7 @@ def dates_between(start: date, end: date) -> list[date]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("job", choices=(SETUP_JOB, *DAILY_JOBS, "daily"))
+    parser.add_argument("job", choices=(SETUP_JOB, *DAILY_JOBS, *WEEKLY_JOBS, "daily"))
     parser.add_argument("--run-date", type=date.fromisoformat, help="one date (YYYY-MM-DD)")
     parser.add_argument("--start", type=date.fromisoformat, help="first date of a range")
     parser.add_argument("--end", type=date.fromisoformat, help="last date of a range")

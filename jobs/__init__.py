@@ -3,4 +3,14 @@
 # Applied once per lakehouse before any daily job (idempotent): the DAG's first task.
 SETUP_JOB = "create_tables"
 # The daily pipeline, in dependency order (module names under jobs/).
-DAILY_JOBS = ("ingest_catalog", "ingest_events", "build_features", "embed_content", "publish_index")
+DAILY_JOBS = (
+    "ingest_catalog",
+    "ingest_events",
+    "build_features",
+    "embed_content",
+    "publish_index",
+    # Last: it compares what build_features, embed_content and publish_index produced.
+    "measure_drift",
+)
+# Weekly, on its own schedule (airflow_dags/contentlake_maintenance.py).
+WEEKLY_JOBS = ("maintain_tables",)

@@ -5,6 +5,9 @@
 
 Only items whose input text or model version changed since their stored vector are sent
 to the model, so a rerun embeds nothing and a catalogue update embeds just the updates.
+They are found from the ``content`` rows changed since the version last embedded (Change
+Data Feed) where that tells the whole story, else by hashing every item's text
+(``embedding.change_source``, ``contentlake/embedding_changes.py``).
 The model runs in a pandas UDF (``udfs/text_embedding.py``), on CUDA when the worker has
 a GPU and on the CPU otherwise.
 """
@@ -20,12 +23,24 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from contentlake.commit_tags import tagged_commits
 from contentlake.config import Config
+from contentlake.embedding_changes import (
+    CDF,
+    CONTENT_VERSION_TAG,
+    INPUT_HASH,
+    MODEL_VERSION_TAG,
+    ChangeSource,
+    changed_content_ids,
+    choose_change_source,
+)
 from contentlake.job_cli import job_main
 from contentlake.job_run import job_run
 from contentlake.job_runs import JobResult
 from contentlake.observability import timed_stage
+from contentlake.tables import table_version
 from contentlake.transforms.embedding_inputs import (
+    filter_changed_items,
     filter_needs_embedding,
     with_embedding_text,
     with_input_hash,
@@ -40,15 +55,13 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
     with job_run(spark, cfg, JOB, run_date, run_id) as job:
         settings = cfg.embedding
         model_version = settings.model_version or model_fingerprint(settings.model)
-        inputs_df = (
-            spark.table("content")
-            .transform(with_embedding_text)
-            .transform(with_input_hash)
-            .select("content_id", "embedding_text", "input_hash")
+        # One version of content for the whole run, recorded with the vectors: the next
+        # run reads the changes after it, and lineage follows a vector back to it.
+        content_version = table_version(spark, "content")
+        pending_df, source = pending_items(
+            spark, cfg, model_version, content_version, settings.change_source
         )
-        pending_df = filter_needs_embedding(
-            inputs_df, spark.table("content_embeddings"), settings.modality, model_version
-        )
+        logger.info("pending items from %s (%s)", source.kind, source.reason)
         with timed_stage(logger, "embed pending items"):
             vectors_df = embed(spark, cfg, pending_df, model_version, run_date).persist(
                 StorageLevel.MEMORY_AND_DISK
@@ -61,9 +74,11 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
                 if embedded:
                     # The source stays persisted: a retry re-MERGEs the same vectors against
                     # the new snapshot without running the model again.
-                    job.gated_write(
-                        "content_embeddings", lambda: merge_embeddings(spark, vectors_df)
-                    )
+                    tag = {CONTENT_VERSION_TAG: content_version, MODEL_VERSION_TAG: model_version}
+                    with tagged_commits(spark, **tag):
+                        job.gated_write(
+                            "content_embeddings", lambda: merge_embeddings(spark, vectors_df)
+                        )
                 else:
                     job.check("content_embeddings")
             logger.info("embedded %d items with %s (%s)", embedded, settings.model, model_version)
@@ -72,8 +87,38 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         return job.finish(
             rows_in=embedded,
             rows_written=embedded,
-            details={"model": settings.model, "model_version": model_version},
+            details={
+                "model": settings.model,
+                "model_version": model_version,
+                "content_version": content_version,
+                "change_source": source.kind,
+            },
         )
+
+
+def pending_items(
+    spark: SparkSession, cfg: Config, model_version: str, content_version: int, setting: str
+) -> tuple[DataFrame, ChangeSource]:
+    """The items of ``content`` at ``content_version`` to (re-)embed and how they were
+    found: from the Change Data Feed where ``setting`` allows it and the feed tells the
+    whole story, else by joining every item's input hash with the stored vectors."""
+    inputs_df = (
+        spark.read.option("versionAsOf", content_version)
+        .table("content")
+        .transform(with_embedding_text)
+        .transform(with_input_hash)
+        .select("content_id", "embedding_text", "input_hash")
+    )
+    source = choose_change_source(spark, setting, model_version, content_version)
+    changed_df = changed_content_ids(spark, source) if source.kind == CDF else None
+    if source.kind == CDF and changed_df is None:
+        source = ChangeSource(INPUT_HASH, "change data feed unreadable")
+    if changed_df is not None:
+        inputs_df = filter_changed_items(inputs_df, changed_df)
+    pending_df = filter_needs_embedding(
+        inputs_df, spark.table("content_embeddings"), cfg.embedding.modality, model_version
+    )
+    return pending_df, source
 
 
 def embed(

@@ -20,14 +20,13 @@ import sys
 from datetime import date
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from contentlake import snapshot_gates as gates
 from contentlake.config import Config
 from contentlake.errors import JobFailed
+from contentlake.index_choice import NoIndexMeetsTargets, index_recipe
 from contentlake.index_snapshot import (
     Snapshot,
     SnapshotRefused,
@@ -41,6 +40,11 @@ from contentlake.index_snapshot import (
 from contentlake.job_cli import job_main
 from contentlake.job_run import job_run
 from contentlake.job_runs import JobResult
+from contentlake.model_migration import (
+    compare_models,
+    genre_precision_not_worse,
+    model_version_of,
+)
 from contentlake.observability import timed_stage
 from contentlake.retrieval_eval import (
     evaluate_snapshots,
@@ -49,13 +53,15 @@ from contentlake.retrieval_eval import (
     record_evaluation,
 )
 from contentlake.snapshot_gates import GateResult
+from contentlake.snapshot_vectors import ITEM_COLUMNS, collect_vectors
 from contentlake.snapshots import keep_snapshot_versions_reachable
 from contentlake.tables import table_version
 from contentlake.transforms.relevance import held_out_window
 from udfs.text_embedding import model_fingerprint
 
 JOB = "publish_index"
-ITEM_COLUMNS = ("content_id", "title", "description", "content_type", "language", "genres")
+# Items whose neighbours are compared when the embedding model changed.
+MIGRATION_SAMPLE = 1000
 logger = logging.getLogger(__name__)
 
 
@@ -66,30 +72,29 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         versions = {
             table: table_version(spark, table) for table in ("content_embeddings", "content")
         }
+        items_df = indexed_items(spark, cfg, model_version, versions)
         with timed_stage(logger, "collect vectors"):
-            vectors_pdf = indexed_items(spark, cfg, model_version, versions).toPandas()
-        if vectors_pdf.empty:
+            vectors = collect_vectors(items_df, cfg.index)
+        if not vectors.ids:
             raise JobFailed(
                 f"no {settings.modality} embeddings for model version {model_version}: "
                 "run embed_content first"
             )
-        ids = vectors_pdf["content_id"].tolist()
-        vectors = np.vstack(vectors_pdf["embedding"].to_numpy()).astype(np.float32)
         fingerprint = snapshot_fingerprint(
-            ids,
-            vectors_pdf["input_hash"].tolist(),
+            vectors.ids,
+            vectors.input_hashes,
             model_version,
-            cfg.index.factory,
+            index_recipe(cfg.index),
             cfg.index.metric,
         )
-        review = SnapshotReview(spark, cfg, run_date, vectors_pdf["model_version"].tolist())
+        review = SnapshotReview(spark, cfg, run_date, vectors.model_versions, vectors.bad_vectors)
         with timed_stage(logger, "build, judge and publish snapshot"):
             try:
                 path = publish_snapshot(
                     cfg.paths.snapshots,
                     run_date,
-                    ids,
-                    vectors,
+                    vectors.ids,
+                    vectors.matrix,
                     fingerprint,
                     cfg.index.factory,
                     cfg.index.metric,
@@ -105,13 +110,15 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
                         },
                     },
                     min_self_recall=cfg.index.gates.min_self_recall,
-                    items=pa.Table.from_pandas(
-                        vectors_pdf[list(ITEM_COLUMNS)], preserve_index=False
-                    ),
+                    items=vectors.items,
+                    builder=vectors.builder(cfg.index, logger.info),
                     review=review,
+                    positions=vectors.sample_positions,
                 )
             except SnapshotRefused as refused:
                 raise JobFailed(f"snapshot not promoted: {refused}") from refused
+            except NoIndexMeetsTargets as missed:
+                raise JobFailed(f"nothing published: {missed}") from missed
             finally:
                 review.record()
         manifest = read_manifest(path)
@@ -119,14 +126,22 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         if days := keep_snapshot_versions_reachable(spark, cfg):
             logger.info("content_embeddings keeps %d days of history for rollbacks", days)
         logger.info(
-            "published %s (%d vectors); pruned %d old snapshots", path, len(ids), len(pruned)
+            "published %s (%d vectors, %s %s); pruned %d old snapshots",
+            path,
+            len(vectors.ids),
+            manifest["index"]["factory"],
+            manifest["index"].get("search_params") or "",
+            len(pruned),
         )
         evaluation = manifest.get("evaluation") or {}
         return job.finish(
-            rows_in=len(ids),
+            rows_in=len(vectors.ids),
             rows_written=manifest["vector_count"],
             details={
                 "snapshot": path.name,
+                "index": " ".join(
+                    filter(None, (manifest["index"]["factory"], manifest["index"]["search_params"]))
+                ),
                 "self_recall_at_1": f"{manifest['index']['self_recall_at_1']:.4f}",
                 **{
                     metric: f"{value:.4f}"
@@ -156,18 +171,27 @@ def indexed_items(
     )
     # An embedded item removed from the catalogue since keeps its vector but no metadata:
     # it is still served (the index follows content_embeddings), with empty filters.
-    return vectors_df.join(items_df, on="content_id", how="left").orderBy("content_id")
+    return vectors_df.join(items_df, on="content_id", how="left")
 
 
 class SnapshotReview:
     """The job's part of the gate: the vector count, the model versions and the offline
-    evaluation of the staged snapshot against the served one, on the same queries."""
+    evaluation of the staged snapshot against the served one, on the same queries (and,
+    for a sharded build, the finite/non-zero count Spark took over every vector)."""
 
-    def __init__(self, spark: SparkSession, cfg: Config, run_date: date, versions: list[str]):
+    def __init__(
+        self,
+        spark: SparkSession,
+        cfg: Config,
+        run_date: date,
+        versions: list[str],
+        bad_vectors: GateResult | None = None,
+    ):
         self.spark = spark
         self.cfg = cfg
         self.run_date = run_date
         self.model_versions = versions
+        self.bad_vectors = bad_vectors
         self.window = held_out_window(run_date, cfg.evaluation.window_days)
         self.served = current_snapshot_name(cfg.paths.snapshots)
         self.evaluated: dict[str, dict[str, Any]] = {}
@@ -188,6 +212,8 @@ class SnapshotReview:
             if served is not None:
                 candidates[served.manifest["snapshot"]] = served
             self.evaluated = evaluate_snapshots(candidates, qrels, evaluation.k)
+            for name, snapshot in candidates.items():
+                self.evaluated[name]["model_version"] = model_version_of(snapshot.manifest)
         mine = self.evaluated[staged.manifest["snapshot"]]
         results = [
             gates.one_model_version({self.cfg.embedding.modality: self.model_versions}),
@@ -204,7 +230,28 @@ class SnapshotReview:
                 limits.min_queries,
             ),
         ]
-        return {"evaluation": manifest_entry(mine, self.window)}, results
+        if self.bad_vectors is not None:
+            results.append(self.bad_vectors)
+        extra: dict[str, Any] = {"evaluation": manifest_entry(mine, self.window)}
+        if served is not None and model_version_of(served.manifest) != model_version_of(
+            staged.manifest
+        ):
+            migration = compare_models(
+                staged,
+                staged.manifest,
+                served,
+                served.manifest,
+                (_genres(staged), _genres(served)),
+                evaluation.k,
+                MIGRATION_SAMPLE,
+            )
+            extra["model_migration"] = migration
+            judged = {mine.get("queries", 0), self.evaluated.get(self.served, {}).get("queries", 0)}
+            if min(judged) < limits.min_queries:
+                results.append(
+                    genre_precision_not_worse(migration, evaluation.k, limits.evaluation_tolerance)
+                )
+        return extra, results
 
     def record(self) -> None:
         """Write what was evaluated (a refused snapshot too) to ``retrieval_eval``."""
@@ -217,6 +264,12 @@ class SnapshotReview:
                 self.window,
                 self.model_versions[0] if self.model_versions else None,
             )
+
+
+def _genres(snapshot: Snapshot) -> list[list[str] | None]:
+    if snapshot.items is None or "genres" not in snapshot.items.column_names:
+        return [None] * len(snapshot.ids)
+    return snapshot.items.column("genres").to_pylist()
 
 
 def main(argv: list[str] | None = None) -> int:

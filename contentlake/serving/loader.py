@@ -34,6 +34,7 @@ from contentlake.index_snapshot import (
     MANIFEST_FILE,
     REFUSED_FILE,
     SnapshotError,
+    ensure_reconstructable,
     promotions,
     verify_files,
 )
@@ -115,16 +116,6 @@ def read_index(path: Path) -> tuple[faiss.Index, bool]:
     except RuntimeError as error:
         logger.info("%s cannot be memory-mapped (%s); reading it into memory", path, error)
         return faiss.read_index(str(path)), False
-
-
-def ensure_reconstructable(index: faiss.Index) -> None:
-    """IVF indexes reconstruct a vector by id only with a direct map, which /similar needs
-    (the item's own vector is its query)."""
-    try:
-        ivf = faiss.extract_index_ivf(index)
-    except RuntimeError:
-        return  # not an IVF index: Flat, HNSW and PQ reconstruct as they are
-    ivf.make_direct_map()
 
 
 def snapshot_folder(snapshots_root: Path, name: str) -> tuple[Path, str | None]:

@@ -37,3 +37,11 @@ def filter_needs_embedding(
     ).select("content_id", "input_hash")
     pending_df = inputs_df.join(current_df, on=["content_id", "input_hash"], how="left_anti")
     return pending_df.select(*inputs_df.columns)
+
+
+def filter_changed_items(inputs_df: DataFrame, changed_df: DataFrame) -> DataFrame:
+    """Keep the items ``changed_df`` (``content_id``) names: the rows the Change Data Feed
+    says changed since the last embedding. Followed by :func:`filter_needs_embedding`, this
+    selects what the hash join alone selects, provided every other item already has its
+    vector (``contentlake.embedding_changes`` checks that before taking this path)."""
+    return inputs_df.join(changed_df.select("content_id"), on="content_id", how="left_semi")

@@ -15,7 +15,10 @@ create table if not exists content (
 )
 using delta
 -- CHECK constraints (see 021_events.sql): a write that breaks one fails as a whole.
+-- The Change Data Feed lets embed_content read only the rows changed since its last run
+-- (contentlake/embedding_changes.py); maintain_tables turns it on for older tables.
 tblproperties (
+  'delta.enableChangeDataFeed' = 'true',
   'delta.constraints.content_type_known' = "content_type in ('movie', 'series', 'episode', 'clip')",
   'delta.constraints.duration_non_negative' = "duration_seconds is null or duration_seconds >= 0"
 )

@@ -28,7 +28,14 @@ if importlib.util.find_spec("airflow") is None:
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "contentlake_daily"
-JOBS = ("ingest_catalog", "ingest_events", "build_features", "embed_content", "publish_index")
+JOBS = (
+    "ingest_catalog",
+    "ingest_events",
+    "build_features",
+    "embed_content",
+    "publish_index",
+    "measure_drift",
+)
 TASKS = ("create_tables", *JOBS)
 RUN_DATE = "2026-11-01"
 # This date's catalogue folder holds a link that leads outside the landing root:

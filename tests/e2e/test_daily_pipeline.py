@@ -9,6 +9,7 @@ from pyspark.sql import functions as F
 
 from contentlake.config import load_config
 from contentlake.demo import run_demo, show_results
+from contentlake.index_choice import DEFAULT_CANDIDATES
 from contentlake.index_snapshot import load_snapshot
 from contentlake.query import main as query_main
 from contentlake.report import write_pipeline_report
@@ -98,13 +99,37 @@ def test_snapshot_answers_nearest_neighbour_queries_with_the_right_ids(spark, pi
     ids = [row.content_id for row in embeddings]
     vectors = np.array([row.embedding for row in embeddings], dtype=np.float32)
 
-    assert sorted(snapshot.ids) == ids
+    assert snapshot.ids == ids
     assert snapshot.manifest["vector_count"] == len(ids)
-    for position in (0, len(ids) // 2, len(ids) - 1):
-        brute_force = [ids[i] for i in np.argsort(-(vectors @ vectors[position]))[:6]]
-        found = [cid for cid, _ in snapshot.search(vectors[position], 6)[0]]
-        assert found == brute_force
-        assert found[0] == ids[position]
+    # Each item's exact top 10 (itself excluded) against what the published index finds.
+    exact = np.argsort(-(vectors @ vectors.T), axis=1)[:, 1:11]
+    found = [[ids.index(cid) for cid, _ in snapshot.similar_to(cid, 10)] for cid in ids]
+    recall = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact, strict=True)])
+    assert recall >= cfg.index.target_recall_at_10
+    chosen = snapshot.manifest["index"]["choice"]["chosen"]
+    figures = {f["name"]: f for f in snapshot.manifest["index"]["choice"]["candidates"]}
+    assert recall == pytest.approx(figures[chosen]["recall_at_10"], abs=0.05)
+
+
+def test_the_published_index_is_the_smallest_candidate_meeting_the_target(pipeline):
+    cfg, _ = pipeline
+    index = load_snapshot(cfg.paths.snapshots).manifest["index"]
+    candidates = index["choice"]["candidates"]
+    met = [f for f in candidates if f["met"]]
+    chosen = next(f for f in candidates if f["name"] == index["choice"]["chosen"])
+
+    assert {f["name"] for f in candidates} == {c.name for c in DEFAULT_CANDIDATES}
+    assert chosen["met"] and chosen["recall_at_10"] >= cfg.index.target_recall_at_10
+    assert chosen["bytes"] == min(f["bytes"] for f in met)
+    assert (index["factory"], index["search_params"]) == (
+        chosen["factory"],
+        chosen["search_params"],
+    )
+    # Every candidate not met says why; one never built was dismissed by its size bound.
+    for figure in candidates:
+        assert figure["met"] or figure["reason"]
+        if figure["bytes"] is None and "more than" in figure["reason"]:
+            assert figure["min_bytes"] > chosen["bytes"]
 
 
 def test_similar_items_share_genres_more_often_than_chance(spark, pipeline):
@@ -134,6 +159,14 @@ def test_demo_report_prints_tables_checks_and_similar_items(spark, pipeline, cap
     # Paths are shown relative to the lakehouse root.
     assert f"  snapshots/{load_snapshot(cfg.paths.snapshots).path.name}\n" in out
     assert "Items similar to" in out
+    manifest = load_snapshot(cfg.paths.snapshots).manifest
+    chosen = manifest["index"]["choice"]["chosen"]
+    figures = {f["name"]: f for f in manifest["index"]["choice"]["candidates"]}
+    # One line per candidate, the chosen one marked, with its measured recall.
+    assert f"  * {chosen:<14} {figures[chosen]['recall_at_10']:>9.4f}" in out
+    assert [name for name in figures if f"  {name:<14} " not in out] == []
+    assert f"ndcg@10 {manifest['evaluation']['ndcg@10']:.4f}" in out
+    assert "gate evaluation" in out
 
 
 @pytest.mark.parametrize(
@@ -165,14 +198,36 @@ def test_html_report_plots_accounting_quarantine_and_checks(spark, pipeline, tmp
     report = write_pipeline_report(spark, tmp_path / "report.html", snapshot)
     page = report.read_text()
 
-    assert page.count("<img alt=") == 4  # accounting, quarantine, checks, retrieval evaluation
-    assert page.count("data:image/png;base64,iVBORw0KGgo") == 4  # real PNGs
+    # accounting, quarantine, checks, retrieval evaluation, drift
+    assert page.count("<img alt=") == 5
+    assert page.count("data:image/png;base64,iVBORw0KGgo") == 5  # real PNGs
+    assert "<img alt='Drift against the baselines" in page
+    assert "neighbour_overlap_at_10" in page
     assert "ndcg@10" in page
     assert "negative_watch_seconds" in page
     assert "content_id_unique" in page
     assert snapshot.path.name in page
     quarantined = spark.table("events_quarantine").count()
     assert f"<td>{quarantined}</td>" in page or str(quarantined) in page
+
+
+def test_drift_is_measured_for_every_run_date_of_the_demo(spark, pipeline):
+    cfg, _ = pipeline
+    rows = spark.table(f"{cfg.database}.drift_metrics").collect()
+    first, second = SPEC.landing_dates()
+    by_date = {day: [r for r in rows if r.run_date == day] for day in (first, second)}
+    keys = {day: {(r.subject, r.feature, r.metric) for r in by_date[day]} for day in by_date}
+    assert keys[first] == keys[second] and len(keys[second]) == len(by_date[second]) == 29
+    # The first date has no baseline; the second compares with it on every subject.
+    assert {r.value for r in by_date[first]} == {None}
+    measured = {(r.subject, r.metric): r for r in by_date[second] if r.value is not None}
+    overlap = measured["index_snapshot", "neighbour_overlap_at_10"]
+    assert 0.0 <= overlap.value <= 1.0 and overlap.current_rows > 0
+    assert overlap.baseline_ref.startswith(f"{first}_")
+    assert overlap.current_ref.startswith(f"{second}_")
+    embeddings = measured["content_embeddings", "changed_share"]
+    assert 0.0 <= embeddings.value <= 1.0
+    assert {("content_daily_features", "psi"), ("events", "js_divergence")} <= set(measured)
 
 
 def test_the_served_snapshot_passed_every_gate_and_its_evaluation_is_recorded(spark, pipeline):

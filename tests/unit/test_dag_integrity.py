@@ -28,6 +28,7 @@ EXPECTED_UPSTREAMS = {
     "build_features": {"ingest_events"},
     "embed_content": {"ingest_events"},
     "publish_index": {"embed_content"},
+    "measure_drift": {"build_features", "publish_index"},
 }
 
 
@@ -63,7 +64,8 @@ def dag(dagbag):
 
 def test_dag_folder_imports_without_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert sorted(dagbag.dags) == [DAG_ID]
+    # The weekly maintenance DAG is tested in test_maintenance_dag.py.
+    assert sorted(dagbag.dags) == [DAG_ID, "contentlake_maintenance"]
 
 
 def test_schedule_and_run_settings(dag) -> None:

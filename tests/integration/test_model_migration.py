@@ -1,0 +1,108 @@
+"""Changing the embedding model: the new model's snapshot serves only once it is as good."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pytest
+
+from contentlake.config import load_config
+from contentlake.errors import JobFailed
+from contentlake.index_snapshot import REFUSED_FILE, current_snapshot_name, load_snapshot
+from jobs import publish_index
+
+GENRES = ("drama", "comedy", "horror", "documentary")
+PER_GENRE, DIM = 10, 8
+EMBEDDINGS = (
+    "content_id string, modality string, model_name string, model_version string, dim int, "
+    "input_hash string, embedding array<float>, embedded_date date"
+)
+
+
+def vectors_for(version: str, seed: int, by_genre: bool) -> list[tuple]:
+    """One unit vector per item: tight genre clusters, or (``by_genre`` False) noise."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(len(GENRES), DIM))
+    rows = []
+    for g in range(len(GENRES)):
+        for i in range(PER_GENRE):
+            vector = centres[g] + 0.01 * rng.normal(size=DIM) if by_genre else rng.normal(size=DIM)
+            vector /= np.linalg.norm(vector)
+            content_id = f"c{g}{i}"
+            rows.append(
+                (content_id, "text", "m", version, DIM, f"h{content_id}", vector.tolist(), None)
+            )
+    return rows
+
+
+@pytest.fixture
+def catalogue(spark, lake_cfg):
+    spark.sql(f"use {lake_cfg.database}")
+    content_rows = [
+        (f"c{g}{i}", "movie", f"title {g}{i}", None, [genre], None, "en", 60, None,
+         datetime(2026, 11, 1), None, date(2026, 11, 1))
+        for g, genre in enumerate(GENRES)
+        for i in range(PER_GENRE)
+    ]  # fmt: skip
+    spark.createDataFrame(content_rows, spark.table("content").schema).writeTo("content").append()
+    return lake_cfg
+
+
+def with_model(cfg, version: str):
+    return load_config(
+        profile="local",
+        root=cfg.paths.root,
+        overrides={
+            "database": cfg.database,
+            "embedding": {"model": "any", "model_version": version},
+            "index": {"factory": "Flat"},
+        },
+    )
+
+
+def embed(spark, rows, run_date):
+    rows = [(*row[:-1], run_date) for row in rows]
+    spark.createDataFrame(rows, EMBEDDINGS).writeTo("content_embeddings").append()
+
+
+def test_a_worse_model_is_refused_and_the_old_one_keeps_serving(spark, catalogue):
+    embed(spark, vectors_for("v-old", 1, by_genre=True), date(2026, 11, 1))
+    publish_index.run(spark, with_model(catalogue, "v-old"), date(2026, 11, 1))
+    served = current_snapshot_name(catalogue.paths.snapshots)
+
+    # The new model's vectors go beside the old ones; its neighbours ignore genre.
+    embed(spark, vectors_for("v-new", 2, by_genre=False), date(2026, 11, 2))
+    with pytest.raises(JobFailed, match="model_migration"):
+        publish_index.run(spark, with_model(catalogue, "v-new"), date(2026, 11, 2))
+
+    assert current_snapshot_name(catalogue.paths.snapshots) == served
+    refused = next(p for p in catalogue.paths.snapshots.glob("2026-11-02_*"))
+    assert (refused / REFUSED_FILE).is_file()
+    migration = load_snapshot(catalogue.paths.snapshots, refused.name, verify=False).manifest[
+        "model_migration"
+    ]
+    assert (migration["from"], migration["to"], migration["queries"]) == ("v-old", "v-new", 40)
+    # Tight clusters of 10: each item's 10 neighbours are the 9 others of its genre and one
+    # nearest item of another genre.
+    assert migration["genre_precision@10"]["served"] == pytest.approx(0.9)
+    assert migration["genre_precision@10"]["staged"] < 0.9 - 0.02
+
+
+def test_a_model_as_good_is_promoted_and_its_index_holds_only_its_vectors(spark, catalogue):
+    embed(spark, vectors_for("v-old", 1, by_genre=True), date(2026, 11, 1))
+    publish_index.run(spark, with_model(catalogue, "v-old"), date(2026, 11, 1))
+    embed(spark, vectors_for("v-new", 3, by_genre=True), date(2026, 11, 2))
+
+    publish_index.run(spark, with_model(catalogue, "v-new"), date(2026, 11, 2))
+
+    snapshot = load_snapshot(catalogue.paths.snapshots)
+    assert snapshot.manifest["model"]["version"] == "v-new"
+    assert snapshot.index.ntotal == len(GENRES) * PER_GENRE
+    gates = {gate["gate"]: gate for gate in snapshot.manifest["gates"]}
+    assert gates["one_model_version"]["detail"] == "text=v-new"
+    assert gates["model_migration"]["passed"]
+    assert snapshot.manifest["model_migration"]["genre_precision@10"] == {
+        "staged": pytest.approx(0.9),
+        "served": pytest.approx(0.9),
+    }
