@@ -1,7 +1,10 @@
+import dataclasses
+
 import faiss
 import numpy as np
 import pytest
 
+from contentlake.config import load_config
 from contentlake.index_choice import (
     DEFAULT_CANDIDATES,
     Candidate,
@@ -11,7 +14,9 @@ from contentlake.index_choice import (
     apply_search_params,
     candidates_from_config,
     choose_index,
+    configured_builder,
     exact_neighbours,
+    index_recipe,
     index_shape,
     measure,
     parse_bytes,
@@ -259,3 +264,45 @@ def test_partitioned_build_equals_the_driver_build(spark):
 def test_hnsw_shards_are_refused_before_any_spark_work():
     with pytest.raises(ValueError, match="IndexHNSWFlat shards cannot be merged"):
         add_in_partitions(None, faiss.index_factory(16, "HNSW32"))
+
+
+def index_settings(**changes):
+    return dataclasses.replace(load_config(profile="local").index, **changes)
+
+
+def test_the_recipe_changes_with_the_limits_and_names_a_fixed_factory():
+    chosen = index_settings()
+
+    assert index_recipe(index_settings(factory="HNSW32")) == "HNSW32"
+    assert index_recipe(chosen) == index_recipe(index_settings())
+    assert index_recipe(chosen) != index_recipe(index_settings(target_recall_at_10=0.99))
+    assert index_recipe(chosen) != index_recipe(index_settings(max_bytes="64MiB"))
+    assert index_recipe(chosen) != index_recipe(
+        index_settings(candidates=({"name": "flat", "factory": "Flat"},))
+    )
+
+
+def test_the_configured_builder_publishes_the_choice_with_every_candidates_figures(data):
+    vectors, _ = data
+    settings = index_settings(
+        candidates=({"name": "flat", "factory": "Flat"}, {"name": "sq8", "factory": "SQ8"}),
+        choice_queries=200,
+        latency_queries=20,
+    )
+    lines = []
+
+    index, entries = configured_builder(settings, lines.append)(vectors)
+
+    assert (entries["factory"], entries["choice"]["chosen"]) == ("SQ8", "sq8")
+    assert [c["name"] for c in entries["choice"]["candidates"]] == ["flat", "sq8"]
+    assert index.ntotal == N
+    assert lines[1].startswith("* sq8 (SQ8): recall@10 ")
+
+
+def test_a_fixed_factory_is_built_as_configured(data):
+    vectors, _ = data
+
+    index, entries = configured_builder(index_settings(factory="IVF16,Flat"), print)(vectors)
+
+    assert entries == {"factory": "IVF16,Flat", "search_params": ""}
+    assert faiss.extract_index_ivf(index).nlist == 16 and index.ntotal == N
