@@ -112,7 +112,7 @@ class EmbeddingSettings:
     # Which items to re-embed: "input_hash" joins every item's text hash with the stored
     # vectors; "cdf" only looks at the content rows changed since the version last
     # embedded (Change Data Feed); "auto" takes cdf where it can (see embedding_inputs.py).
-    change_source: str = "auto"
+    change_source: str = "input_hash"
 
     def __post_init__(self) -> None:
         if self.change_source not in CHANGE_SOURCES:
@@ -376,7 +376,7 @@ def _build(profile: str, raw: dict[str, Any], root: Path) -> Config:
             device=embedding["device"],
             partitions=embedding.get("partitions"),
             texts_per_call=int(embedding["texts_per_call"]),
-            change_source=embedding.get("change_source", "auto"),
+            change_source=embedding.get("change_source", "input_hash"),
         ),
         index=IndexSettings(
             factory=index["factory"],

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from py4j.protocol import Py4JError
 from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 
 from contentlake.commit_tags import data_commit, table_history
+from contentlake.transforms.embedding_inputs import latest_changed_rows
 
 CDF = "cdf"
 INPUT_HASH = "input_hash"
@@ -76,19 +76,19 @@ def choose_change_source(
     return ChangeSource(CDF, f"content v{start}..v{content_version}", start, content_version)
 
 
-def changed_content_ids(spark: SparkSession, source: ChangeSource) -> DataFrame | None:
-    """The ids of ``content`` rows inserted or updated in the source's version range,
-    materialised; None when the feed cannot be read there (off, or vacuumed)."""
+def changed_content(spark: SparkSession, source: ChangeSource) -> DataFrame | None:
+    """The ``content`` rows changed in the source's version range, each as its last change
+    left it (the rows of ``content`` at ``end_version`` for those items), materialised;
+    None when the feed cannot be read there (off, or vacuumed)."""
+    columns = spark.table("content").columns
     if source.start_version > source.end_version:
-        return spark.createDataFrame([], "content_id string")
+        return spark.table("content").limit(0)
     changes_df = (
         spark.read.option("readChangeFeed", "true")
         .option("startingVersion", source.start_version)
         .option("endingVersion", source.end_version)
         .table("content")
-        .filter(F.col("_change_type").isin("insert", "update_postimage"))
-        .select("content_id")
-        .distinct()
+        .transform(latest_changed_rows, columns)
     )
     try:
         # Materialised here so that a feed that cannot be read fails now, not inside the

@@ -31,7 +31,7 @@ from contentlake.embedding_changes import (
     INPUT_HASH,
     MODEL_VERSION_TAG,
     ChangeSource,
-    changed_content_ids,
+    changed_content,
     choose_change_source,
 )
 from contentlake.job_cli import job_main
@@ -40,7 +40,6 @@ from contentlake.job_runs import JobResult
 from contentlake.observability import timed_stage
 from contentlake.tables import table_version
 from contentlake.transforms.embedding_inputs import (
-    filter_changed_items,
     filter_needs_embedding,
     with_embedding_text,
     with_input_hash,
@@ -102,21 +101,27 @@ def pending_items(
     """The items of ``content`` at ``content_version`` to (re-)embed and how they were
     found: from the Change Data Feed where ``setting`` allows it and the feed tells the
     whole story, else by joining every item's input hash with the stored vectors."""
+    source = choose_change_source(spark, setting, model_version, content_version)
+    changed_df = changed_content(spark, source) if source.kind == CDF else None
+    if source.kind == CDF and changed_df is None:
+        source = ChangeSource(INPUT_HASH, "change data feed unreadable")
+    embeddings_df = spark.table("content_embeddings")
+    if changed_df is None:
+        content_df = spark.read.option("versionAsOf", content_version).table("content")
+    else:
+        # The feed's rows are the changed items as of content_version: only they are hashed,
+        # and only their stored vectors are compared.
+        content_df = changed_df
+        embeddings_df = embeddings_df.join(
+            changed_df.select("content_id"), on="content_id", how="left_semi"
+        )
     inputs_df = (
-        spark.read.option("versionAsOf", content_version)
-        .table("content")
-        .transform(with_embedding_text)
+        content_df.transform(with_embedding_text)
         .transform(with_input_hash)
         .select("content_id", "embedding_text", "input_hash")
     )
-    source = choose_change_source(spark, setting, model_version, content_version)
-    changed_df = changed_content_ids(spark, source) if source.kind == CDF else None
-    if source.kind == CDF and changed_df is None:
-        source = ChangeSource(INPUT_HASH, "change data feed unreadable")
-    if changed_df is not None:
-        inputs_df = filter_changed_items(inputs_df, changed_df)
     pending_df = filter_needs_embedding(
-        inputs_df, spark.table("content_embeddings"), cfg.embedding.modality, model_version
+        inputs_df, embeddings_df, cfg.embedding.modality, model_version
     )
     return pending_df, source
 

@@ -40,6 +40,7 @@ from contentlake.index_snapshot import (
 from contentlake.job_cli import job_main
 from contentlake.job_run import job_run
 from contentlake.job_runs import JobResult
+from contentlake.lineage import snapshot_inputs
 from contentlake.model_migration import (
     compare_models,
     genre_precision_not_worse,
@@ -103,6 +104,8 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
                             f"{cfg.database}.{table}": {"version": version}
                             for table, version in versions.items()
                         },
+                        # The runs that wrote those versions: lineage back to landing files.
+                        "inputs": snapshot_inputs(spark, cfg, versions),
                         "model": {
                             "name": settings.model,
                             "version": model_version,

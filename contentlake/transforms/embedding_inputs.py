@@ -39,9 +39,18 @@ def filter_needs_embedding(
     return pending_df.select(*inputs_df.columns)
 
 
-def filter_changed_items(inputs_df: DataFrame, changed_df: DataFrame) -> DataFrame:
-    """Keep the items ``changed_df`` (``content_id``) names: the rows the Change Data Feed
-    says changed since the last embedding. Followed by :func:`filter_needs_embedding`, this
-    selects what the hash join alone selects, provided every other item already has its
-    vector (``contentlake.embedding_changes`` checks that before taking this path)."""
-    return inputs_df.join(changed_df.select("content_id"), on="content_id", how="left_semi")
+def latest_changed_rows(changes_df: DataFrame, columns: list[str]) -> DataFrame:
+    """From a Change Data Feed read (``_change_type``, ``_commit_version``): each changed
+    item's row as its last change left it, ``columns`` only; an item whose last change
+    deleted it is dropped. Followed by :func:`filter_needs_embedding`, this selects what
+    the hash join over the whole table selects, provided every unchanged item already has
+    its vector (``contentlake.embedding_changes`` checks that before taking this path)."""
+    row = F.struct(*columns, "_change_type")
+    last_df = (
+        changes_df.filter(F.col("_change_type") != "update_preimage")
+        .groupBy("content_id")
+        .agg(F.max_by(row, "_commit_version").alias("last"))
+    )
+    return last_df.filter(F.col("last._change_type") != "delete").select(
+        *[F.col(f"last.{name}").alias(name) for name in columns]
+    )

@@ -24,7 +24,10 @@ def test_profiles_overlay_base_key_by_key(tmp_path):
     assert gpu.embedding.device == "cuda"
     # Keys a profile does not mention come from base.yaml.
     assert gpu.spark.conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
-    assert local.spark.packages == ("io.delta:delta-spark_4.1_2.13:4.4.0",)
+    assert local.spark.packages == (
+        "io.delta:delta-spark_4.1_2.13:4.4.0",
+        "io.openlineage:openlineage-spark_2.13:1.53.0",
+    )
 
 
 def test_paths_live_under_the_root(tmp_path):
@@ -79,7 +82,9 @@ def test_spark_submit_command_carries_packages_and_conf(tmp_path):
     command = spark_submit_command(cfg, "ingest_events", ["--run-date", "2026-11-01"])
 
     assert command[0] == "spark-submit"
-    assert command[command.index("--packages") + 1] == "io.delta:delta-spark_4.1_2.13:4.4.0"
+    assert command[command.index("--packages") + 1] == (
+        "io.delta:delta-spark_4.1_2.13:4.4.0,io.openlineage:openlineage-spark_2.13:1.53.0"
+    )
     assert command[command.index("--master") + 1] == "local[2]"
     assert "spark.sql.shuffle.partitions=4" in command
     script = Path(command[-5])

@@ -26,7 +26,9 @@ def test_backfill_runs_every_job_for_every_date_in_order(tmp_path, capsys):
     ]
     for command in commands:
         assert command[0] == "spark-submit"
-        assert option(command, "--packages") == "io.delta:delta-spark_4.1_2.13:4.4.0"
+        assert option(command, "--packages") == (
+            "io.delta:delta-spark_4.1_2.13:4.4.0,io.openlineage:openlineage-spark_2.13:1.53.0"
+        )
         assert option(command, "--root") == str(tmp_path.resolve())
 
 
