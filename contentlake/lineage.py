@@ -258,12 +258,19 @@ class Lineage:
         from contentlake.transforms.validation import REASON
 
         name, embeddings_version = self.snapshot_version(snapshot)
+        # The table may hold several models' vectors of the item (a model migration): the
+        # snapshot's own model made the one it serves.
+        model_version = self.snapshot_model_version(snapshot)
+        same_model = (
+            F.lit(True) if model_version is None else F.col("model_version") == model_version
+        )
         vector = (
             self.spark.read.option("versionAsOf", embeddings_version)
             .table(EMBEDDINGS)
             .filter(
                 (F.col("content_id") == content_id)
                 & (F.col("modality") == self.cfg.embedding.modality)
+                & same_model
             )
             .select("input_hash", "model_version", F.col("embedded_date").cast("string"))
             .first()
@@ -328,6 +335,16 @@ class Lineage:
             ),
         )
         return ItemTrace(content_id, name, steps, landing_file)
+
+    def snapshot_model_version(self, snapshot: str | None) -> str | None:
+        """The model version of the snapshot's vectors (None: no snapshot named)."""
+        from contentlake.index_snapshot import current_snapshot_name, read_manifest
+
+        root = self.cfg.paths.snapshots
+        name = current_snapshot_name(root) if snapshot in (None, CURRENT) else snapshot
+        if name is None or not (root / name).is_dir():
+            return None
+        return (read_manifest(root / name).get("model") or {}).get("version")
 
     def snapshot_version(self, snapshot: str | None) -> tuple[str | None, int]:
         """The snapshot's name and the ``content_embeddings`` version it was built from."""

@@ -161,11 +161,17 @@ def embed(
 
 
 def merge_embeddings(spark: SparkSession, vectors_df: DataFrame) -> None:
-    """One vector per (content_id, modality): replace it when its input or model changed."""
+    """One vector per (content_id, modality, model_version): replace it when its input
+    changed. A new model's vectors go beside the old model's, which keep serving until the
+    new model's snapshot passes its gates (docs/operations.md, changing the model)."""
+    key = (
+        "t.content_id = s.content_id and t.modality = s.modality "
+        "and t.model_version = s.model_version"
+    )
     (
         DeltaTable.forName(spark, "content_embeddings")
         .alias("t")
-        .merge(vectors_df.alias("s"), "t.content_id = s.content_id and t.modality = s.modality")
+        .merge(vectors_df.alias("s"), key)
         .whenMatchedUpdateAll()
         .whenNotMatchedInsertAll()
         .execute()

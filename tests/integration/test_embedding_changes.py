@@ -18,6 +18,10 @@ from jobs import embed_content
 from jobs.embed_content import pending_items
 from udfs.text_embedding import model_fingerprint
 
+# Several embed runs over their own lakehouse: the slow suite (the default suite's
+# pipeline tests take the input-hash path, the default).
+pytestmark = pytest.mark.slow
+
 DAY = date(2026, 11, 1)
 
 

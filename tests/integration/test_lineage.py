@@ -21,6 +21,9 @@ from contentlake.sample_data import SampleSpec, catalog_path, generate
 from contentlake.tables import ensure_tables
 from jobs import embed_content, ingest_catalog, publish_index
 
+# A lakehouse of its own, two days of every job: the slow suite (make test-slow).
+pytestmark = pytest.mark.slow
+
 SPEC = SampleSpec(items=12, days=2, users=5, events_per_day=20, seed=5)
 DATABASE = "t_lineage"
 EXTRA_FILE = "late-fixes.jsonl"

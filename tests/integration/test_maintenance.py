@@ -21,6 +21,9 @@ from contentlake.config import load_config
 from contentlake.index_snapshot import MANIFEST_FILE
 from contentlake.maintenance import maintain_tables, table_properties
 
+# Builds, backdates and vacuums a table history of its own: the slow suite.
+pytestmark = pytest.mark.slow
+
 DAY = date(2026, 11, 1)
 UPDATED = datetime(2026, 11, 1, 12, 0)
 # Five overwrites of content, hours old when maintenance runs (the last one: now).

@@ -20,6 +20,10 @@ from contentlake.tables import ensure_tables, table_version
 from jobs import embed_content, measure_drift
 from jobs.measure_drift import EVENT_MIX, FEATURES
 
+# Two days of features and events of its own: the slow suite (the e2e pipeline test
+# checks drift rows for every day in the default suite).
+pytestmark = pytest.mark.slow
+
 DATABASE = "t_measure_drift"
 DAYS = [date(2026, 11, 1), date(2026, 11, 2)]
 SHIFTED = DAYS[1]
