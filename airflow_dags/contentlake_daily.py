@@ -28,17 +28,15 @@ downstream task ``upstream_failed``.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable
 
-from contentlake.config import load_config
-from contentlake.spark_settings import is_local, spark_submit_operator_kwargs
+from contentlake.dag_settings import config_from_environment, default_args, job_task_kwargs
+from contentlake.spark_settings import is_local
 
 DAG_ID = "contentlake_daily"
-SPARK_CONN_ID = "spark_default"
 
 # Job -> the jobs it needs, in dependency order.
 JOB_UPSTREAMS: dict[str, tuple[str, ...]] = {
@@ -53,22 +51,7 @@ JOB_UPSTREAMS: dict[str, tuple[str, ...]] = {
     "measure_drift": ("build_features", "publish_index"),
 }
 
-CFG = load_config(
-    profile=os.environ.get("CONTENTLAKE_PROFILE") or None,
-    root=os.environ.get("CONTENTLAKE_ROOT") or None,
-)
-RETRIES = int(os.environ.get("CONTENTLAKE_DAG_RETRIES", "2"))
-RETRY_DELAY = timedelta(seconds=int(os.environ.get("CONTENTLAKE_DAG_RETRY_DELAY_SECONDS", "120")))
-
-default_args = {
-    "owner": "contentlake",
-    "depends_on_past": False,
-    "retries": RETRIES,
-    "retry_delay": RETRY_DELAY,
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=30),
-    "execution_timeout": timedelta(hours=3),
-}
+CFG = config_from_environment()
 
 with DAG(
     dag_id=DAG_ID,
@@ -82,32 +65,11 @@ with DAG(
     # The local profile keeps an embedded Derby metastore, which only one JVM may open
     # at a time: build_features and embed_content must then take turns.
     max_active_tasks=1 if is_local(CFG) else 4,
-    default_args=default_args,
+    default_args=default_args(execution_timeout=timedelta(hours=3)),
     tags=["contentlake", "spark", "delta", CFG.profile],
     doc_md=__doc__,
 ) as dag:
-    tasks = {
-        job: SparkSubmitOperator(
-            task_id=job,
-            conn_id=SPARK_CONN_ID,
-            application_args=[
-                "--run-date",
-                "{{ ds }}",
-                "--run-id",
-                "{{ run_id }}",
-                "--profile",
-                CFG.profile,
-                "--root",
-                str(CFG.paths.root),
-            ],
-            env_vars={
-                "CONTENTLAKE_PROFILE": CFG.profile,
-                "CONTENTLAKE_ROOT": str(CFG.paths.root),
-            },
-            **spark_submit_operator_kwargs(CFG, job),
-        )
-        for job in JOB_UPSTREAMS
-    }
+    tasks = {job: SparkSubmitOperator(**job_task_kwargs(CFG, job)) for job in JOB_UPSTREAMS}
     for job, upstreams in JOB_UPSTREAMS.items():
         for upstream in upstreams:
             tasks[upstream] >> tasks[job]

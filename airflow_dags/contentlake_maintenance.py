@@ -15,35 +15,17 @@ as for the daily DAG.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable
 
-from contentlake.config import load_config
-from contentlake.spark_settings import spark_submit_operator_kwargs
+from contentlake.dag_settings import config_from_environment, default_args, job_task_kwargs
 
 DAG_ID = "contentlake_maintenance"
-SPARK_CONN_ID = "spark_default"
 JOB = "maintain_tables"
 
-CFG = load_config(
-    profile=os.environ.get("CONTENTLAKE_PROFILE") or None,
-    root=os.environ.get("CONTENTLAKE_ROOT") or None,
-)
-RETRIES = int(os.environ.get("CONTENTLAKE_DAG_RETRIES", "2"))
-RETRY_DELAY = timedelta(seconds=int(os.environ.get("CONTENTLAKE_DAG_RETRY_DELAY_SECONDS", "120")))
-
-default_args = {
-    "owner": "contentlake",
-    "depends_on_past": False,
-    "retries": RETRIES,
-    "retry_delay": RETRY_DELAY,
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=30),
-    "execution_timeout": timedelta(hours=6),
-}
+CFG = config_from_environment()
 
 with DAG(
     dag_id=DAG_ID,
@@ -54,23 +36,8 @@ with DAG(
     start_date=datetime(2026, 1, 4, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,
-    default_args=default_args,
+    default_args=default_args(execution_timeout=timedelta(hours=6)),
     tags=["contentlake", "spark", "delta", "maintenance", CFG.profile],
     doc_md=__doc__,
 ) as dag:
-    SparkSubmitOperator(
-        task_id=JOB,
-        conn_id=SPARK_CONN_ID,
-        application_args=[
-            "--run-date",
-            "{{ ds }}",
-            "--run-id",
-            "{{ run_id }}",
-            "--profile",
-            CFG.profile,
-            "--root",
-            str(CFG.paths.root),
-        ],
-        env_vars={"CONTENTLAKE_PROFILE": CFG.profile, "CONTENTLAKE_ROOT": str(CFG.paths.root)},
-        **spark_submit_operator_kwargs(CFG, JOB),
-    )
+    SparkSubmitOperator(**job_task_kwargs(CFG, JOB))
