@@ -243,6 +243,12 @@ def test_the_served_snapshot_passed_every_gate_and_its_evaluation_is_recorded(sp
         ("evaluation", True),
     ]
     assert snapshot.items.column("content_id").to_pylist() == snapshot.ids
+    # The runs behind the versions it was built from, for lineage.
+    embeddings = f"{cfg.database}.content_embeddings"
+    built_from = manifest["inputs"][embeddings]
+    assert built_from["version"] == manifest["source_tables"][embeddings]["version"]
+    assert built_from["job"] == "embed_content"
+    assert built_from["run_id"] in {f"demo__{day}" for day in SPEC.landing_dates()}
     recorded = (
         spark.table(f"{cfg.database}.retrieval_eval")
         .where(F.col("snapshot") == snapshot.path.name)
