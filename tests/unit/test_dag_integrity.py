@@ -1,4 +1,5 @@
-"""The Airflow DAG parses cleanly and wires one spark-submit per job in dependency order.
+"""The Airflow DAGs parse cleanly: the daily one wires one spark-submit per job in
+dependency order, the weekly one submits maintain_tables.
 
 Airflow is an optional extra (``pip install -e .[airflow]``): without it the module skips.
 No database, scheduler or Spark is needed: the DAG folder is only parsed.
@@ -20,6 +21,7 @@ if importlib.util.find_spec("airflow") is None:
 REPO = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = REPO / "airflow_dags"
 DAG_ID = "contentlake_daily"
+MAINTENANCE_DAG_ID = "contentlake_maintenance"
 
 EXPECTED_UPSTREAMS = {
     "create_tables": set(),
@@ -64,8 +66,7 @@ def dag(dagbag):
 
 def test_dag_folder_imports_without_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    # The weekly maintenance DAG is tested in test_maintenance_dag.py.
-    assert sorted(dagbag.dags) == [DAG_ID, "contentlake_maintenance"]
+    assert sorted(dagbag.dags) == [DAG_ID, MAINTENANCE_DAG_ID]
 
 
 def test_schedule_and_run_settings(dag) -> None:
@@ -124,11 +125,12 @@ def test_retries_with_exponential_backoff(dag) -> None:
         assert task.execution_timeout is not None, task.task_id
 
 
-def test_dag_file_imports_no_spark_or_torch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dag_file", ["contentlake_daily.py", "contentlake_maintenance.py"])
+def test_dag_file_imports_no_spark_or_torch(tmp_path: Path, dag_file: str) -> None:
     """Parsing must stay cheap: the DAG processor re-imports the file every few minutes."""
     probe = (
         "import runpy, sys\n"
-        f"runpy.run_path({str(DAGS_FOLDER / 'contentlake_daily.py')!r})\n"
+        f"runpy.run_path({str(DAGS_FOLDER / dag_file)!r})\n"
         "heavy = sorted(m for m in ('pyspark', 'torch', 'sentence_transformers', 'faiss')"
         " if m in sys.modules)\n"
         "assert not heavy, heavy\n"
@@ -144,3 +146,48 @@ def test_dag_file_imports_no_spark_or_torch(tmp_path: Path) -> None:
         [sys.executable, "-c", probe], env=env, cwd=tmp_path, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def maintenance_dag(dagbag):
+    return dagbag.dags[MAINTENANCE_DAG_ID]
+
+
+def test_maintenance_runs_weekly_after_the_night_run(maintenance_dag) -> None:
+    dag = maintenance_dag
+    assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
+    assert dag.timetable.expression == "0 12 * * 0"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.task_ids == ["maintain_tables"]
+
+
+def test_the_maintenance_task_submits_maintain_tables_with_the_conf(
+    dagbag, maintenance_dag
+) -> None:
+    from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+    root = str(Path(dagbag.test_root).resolve())
+    task = maintenance_dag.get_task("maintain_tables")
+    assert isinstance(task, SparkSubmitOperator)
+    assert task._conn_id == "spark_default"
+    assert Path(task.application) == REPO / "jobs" / "maintain_tables.py"
+    args = list(task.application_args)
+    assert args == [
+        "--run-date",
+        "{{ ds }}",
+        "--run-id",
+        "{{ run_id }}",
+        "--profile",
+        "local",
+        "--root",
+        root,
+    ]
+    assert task.env_vars == {"CONTENTLAKE_PROFILE": "local", "CONTENTLAKE_ROOT": root}
+    assert "io.delta:delta-spark" in task.packages
+    assert "io.openlineage:openlineage-spark" in task.packages
+    assert task.conf["spark.sql.warehouse.dir"] == str(Path(root) / "warehouse")
+    assert task.conf["spark.openlineage.transport.location"] == str(
+        Path(root) / "lineage" / "events.jsonl"
+    )
+    assert task.retries == 2 and task.retry_exponential_backoff
