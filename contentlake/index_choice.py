@@ -209,6 +209,18 @@ def resolve_factory(factory: str, shape: IndexShape) -> str:
         ) from None
 
 
+def build_index(vectors: np.ndarray, factory: str, metric: str) -> faiss.Index:
+    """An index of ``vectors`` (float32, one row per item) from a faiss factory string."""
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; expected one of {sorted(METRICS)}")
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    index = faiss.index_factory(vectors.shape[1], factory, METRICS[metric])
+    if not index.is_trained:
+        index.train(vectors)
+    index.add(vectors)
+    return index
+
+
 def apply_search_params(index: faiss.Index, params: str) -> None:
     """Set ``params`` (a ParameterSpace string like ``"nprobe=16"``) on ``index``.
 
@@ -863,13 +875,7 @@ def configured_builder(
     if not settings.chosen_by_measurement:
 
         def fixed(vectors: np.ndarray) -> tuple[faiss.Index, dict[str, Any]]:
-            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-            index = faiss.index_factory(
-                vectors.shape[1], settings.factory, METRICS[settings.metric]
-            )
-            if not index.is_trained:
-                index.train(vectors)
-            index.add(vectors)
+            index = build_index(vectors, settings.factory, settings.metric)
             return index, {"factory": settings.factory, "search_params": ""}
 
         return fixed

@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from contentlake import snapshot_gates as gates
-from contentlake.index_choice import apply_search_params
+from contentlake.index_choice import apply_search_params, build_index
 from contentlake.snapshot_gates import GateResult
 
 INDEX_FILE = "index.faiss"
@@ -46,7 +46,6 @@ MANIFEST_FILE = "manifest.json"
 CURRENT_POINTER = "CURRENT"
 REFUSED_FILE = "REFUSED"
 PROMOTIONS_LOG = "promotions.jsonl"
-METRICS = {"inner_product": faiss.METRIC_INNER_PRODUCT, "l2": faiss.METRIC_L2}
 SELF_RECALL_SAMPLE = 512
 
 
@@ -66,18 +65,6 @@ def snapshot_fingerprint(
     for content_id, input_hash in zip(ids, input_hashes, strict=True):
         digest.update(f"\n{content_id}\t{input_hash}".encode())
     return digest.hexdigest()
-
-
-def build_index(vectors: np.ndarray, factory: str, metric: str) -> faiss.Index:
-    """An index of ``vectors`` (float32, one row per item) from a faiss factory string."""
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; expected one of {sorted(METRICS)}")
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    index = faiss.index_factory(vectors.shape[1], factory, METRICS[metric])
-    if not index.is_trained:
-        index.train(vectors)
-    index.add(vectors)
-    return index
 
 
 def self_recall_at_1(

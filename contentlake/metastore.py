@@ -231,9 +231,7 @@ def status(cfg: Config) -> ServerStatus:
     )
 
 
-def psql(
-    cfg: Config, database: str, script: str, variables: dict[str, str] | None = None
-) -> str:
+def psql(cfg: Config, database: str, script: str, variables: dict[str, str] | None = None) -> str:
     """Run ``script`` as the superuser, over the running local server's socket, in
     ``database``; psql quotes the ``variables`` (``:'name'``). Returns psql's output
     (unaligned, tuples only). Used by ``contentlake.sql_endpoint`` for its read-only role."""

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -99,20 +96,10 @@ spark.stop()
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def shared_lake():
-    """A lakehouse root with its own PostgreSQL metastore on a free port.
-
-    The root is not under pytest's tmp folder: that is private to root (0700), and the
-    server runs as the postgres user, who must reach its data directory."""
-    root = Path(tempfile.mkdtemp(prefix="contentlake-shared-metastore-"))
-    root.chmod(0o755)
+def shared_lake(postgres_root, free_port):
+    """A lakehouse root with its own PostgreSQL metastore on a free port."""
+    root = postgres_root
     port = free_port()
     cfg = load_config(
         "local",
@@ -131,7 +118,6 @@ def shared_lake():
         )
     finally:
         down(cfg)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def spark_process(script: str, args: list[str], log: Path) -> subprocess.Popen:

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -98,20 +96,10 @@ spark.stop()
 """
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
-def endpoint_lake():
-    """A lakehouse root with its own PostgreSQL metastore and endpoint port, both free.
-
-    Not under pytest's tmp folder: that is private to root, and the server runs as the
-    postgres user, who must reach its data directory."""
-    root = Path(tempfile.mkdtemp(prefix="contentlake-sql-endpoint-"))
-    root.chmod(0o755)
+def endpoint_lake(postgres_root, free_port):
+    """A lakehouse root with its own PostgreSQL metastore and endpoint port, both free."""
+    root = postgres_root
     overrides = {
         "metastore": {"kind": "postgres", "postgres": {"port": free_port()}},
         "sql_endpoint": {"port": free_port()},
@@ -124,7 +112,6 @@ def endpoint_lake():
     finally:
         stop(cfg)
         down(cfg)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def json_line(log: Path, key: str) -> dict | None:

@@ -4,13 +4,13 @@ from datetime import date
 import numpy as np
 import pytest
 
+from contentlake.index_choice import build_index
 from contentlake.index_snapshot import (
     CURRENT_POINTER,
     INDEX_FILE,
     REFUSED_FILE,
     SnapshotError,
     SnapshotRefused,
-    build_index,
     current_snapshot_name,
     load_snapshot,
     promotions,

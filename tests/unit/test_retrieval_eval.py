@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from contentlake.index_snapshot import Snapshot, build_index
+from contentlake.index_choice import build_index
+from contentlake.index_snapshot import Snapshot
 from contentlake.retrieval_eval import (
     evaluate_snapshot,
     evaluate_snapshots,
