@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from contentlake.neighbour_overlap import neighbour_overlap, sample_items
+from contentlake.neighbour_overlap import overlap_of, sample_items
 from contentlake.retrieval_eval import Searchable, rankings
 from contentlake.snapshot_gates import GateResult
 
@@ -25,25 +25,26 @@ def model_version_of(manifest: dict[str, Any]) -> str | None:
 
 
 def genre_precision_at_k(
-    snapshot: Searchable, genres: Sequence[Sequence[str] | None], k: int, query_ids: list[str]
+    found: dict[str, list[str]], genres: dict[str, set[str]], k: int
 ) -> float | None:
-    """Mean share of each query item's ``k`` neighbours that share a genre with it.
-
-    ``genres`` is per index row (the snapshot's items). Items without genres are not asked;
-    None when no query has any.
+    """Mean share of each query item's ``k`` neighbours (``found``, from ``rankings``) that
+    share a genre with it. Items without genres are not asked; None when no query has any.
     """
-    by_id = {
-        content_id: set(found or ()) for content_id, found in zip(snapshot.ids, genres, strict=True)
-    }
-    asked = [query for query in query_ids if by_id.get(query)]
-    if not asked:
-        return None
-    found = rankings(snapshot, asked, k)
     shares = [
-        sum(bool(by_id.get(other, set()) & by_id[query]) for other in neighbours) / k
+        sum(bool(genres.get(other, set()) & genres[query]) for other in neighbours) / k
         for query, neighbours in found.items()
+        if genres.get(query)
     ]
     return float(np.mean(shares)) if shares else None
+
+
+def genres_by_id(
+    snapshot: Searchable, genres: Sequence[Sequence[str] | None]
+) -> dict[str, set[str]]:
+    """``genres`` (one entry per index row of ``snapshot``) by content id."""
+    return {
+        content_id: set(found or ()) for content_id, found in zip(snapshot.ids, genres, strict=True)
+    }
 
 
 def compare_models(
@@ -56,9 +57,11 @@ def compare_models(
     sample: int,
 ) -> dict[str, Any]:
     """The manifest's ``model_migration`` entry: both versions, how far the neighbour lists
-    moved, and both snapshots' genre precision@k on the same sample of items."""
+    moved, and both snapshots' genre precision@k on the same sample of items. Each
+    snapshot is searched once for the sample; both figures come from those lists."""
     shared = sample_items(set(staged.ids) & set(served.ids), sample)
-    overlap = neighbour_overlap(served, staged, k, sample)
+    served_lists, staged_lists = rankings(served, shared, k), rankings(staged, shared, k)
+    overlap = overlap_of(served_lists, staged_lists)
     return {
         "from": model_version_of(served_manifest),
         "to": model_version_of(staged_manifest),
@@ -66,8 +69,8 @@ def compare_models(
         "queries": len(shared),
         f"neighbour_overlap@{k}": overlap.overlap,
         f"genre_precision@{k}": {
-            "staged": genre_precision_at_k(staged, genres[0], k, shared),
-            "served": genre_precision_at_k(served, genres[1], k, shared),
+            "staged": genre_precision_at_k(staged_lists, genres_by_id(staged, genres[0]), k),
+            "served": genre_precision_at_k(served_lists, genres_by_id(served, genres[1]), k),
         },
     }
 

@@ -44,13 +44,16 @@ def neighbour_overlap(
     smaller one.
     """
     queries = sample_items(set(previous.ids) & set(current.ids), sample)
-    before = rankings(previous, queries, k)
-    after = rankings(current, queries, k)
+    return overlap_of(rankings(previous, queries, k), rankings(current, queries, k))
+
+
+def overlap_of(before: dict[str, list[str]], after: dict[str, list[str]]) -> NeighbourOverlap:
+    """The mean overlap of two sets of neighbour lists of the same queries (``rankings``)."""
     overlaps = []
-    for query in queries:
-        longest = max(len(before[query]), len(after[query]))
+    for query, found_before in before.items():
+        longest = max(len(found_before), len(after[query]))
         if longest:
-            overlaps.append(len(set(before[query]) & set(after[query])) / longest)
+            overlaps.append(len(set(found_before) & set(after[query])) / longest)
     return NeighbourOverlap(
         overlap=sum(overlaps) / len(overlaps) if overlaps else None, queries=len(overlaps)
     )
