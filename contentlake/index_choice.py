@@ -231,6 +231,15 @@ def apply_search_params(index: faiss.Index, params: str) -> None:
         faiss.ParameterSpace().set_index_parameters(index, params)
 
 
+def ensure_reconstructable(index: faiss.Index) -> None:
+    """IVF indexes reconstruct a vector by id only with a direct map, which item-to-item
+    search needs (the item's own vector is its query). The map lives in memory and is never
+    written back to the snapshot's file."""
+    ivf = faiss.try_extract_index_ivf(index)
+    if ivf is not None and ivf.direct_map.type == faiss.DirectMap.NoMap:
+        ivf.make_direct_map()
+
+
 def recall_at_k(found_ids: np.ndarray, truth_ids: np.ndarray, k: int = RECALL_K) -> float:
     """Mean over queries of |found top-k ∩ exact top-k| / k.
 

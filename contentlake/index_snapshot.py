@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from contentlake import snapshot_gates as gates
-from contentlake.index_choice import apply_search_params, build_index
+from contentlake.index_choice import apply_search_params, build_index, ensure_reconstructable
 from contentlake.snapshot_gates import GateResult
 
 INDEX_FILE = "index.faiss"
@@ -383,14 +383,6 @@ def load_snapshot(snapshots_root: Path, name: str | None = None, verify: bool = 
     apply_search_params(index, manifest["index"].get("search_params", ""))
     ensure_reconstructable(index)
     return Snapshot(path=folder, manifest=manifest, index=index, ids=ids, items=items)
-
-
-def ensure_reconstructable(index: faiss.Index) -> None:
-    """IVF indexes reconstruct a vector by id only with a direct map, which
-    ``similar_to`` needs (the item's own vector is its query)."""
-    ivf = faiss.try_extract_index_ivf(index)
-    if ivf is not None:
-        ivf.make_direct_map()
 
 
 def verify_files(folder: Path, manifest: dict[str, Any]) -> None:

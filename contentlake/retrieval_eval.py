@@ -35,6 +35,7 @@ from pyspark.sql import functions as F
 
 from contentlake.config import Config
 from contentlake.delta_commits import commit_with_retry
+from contentlake.index_choice import ensure_reconstructable
 from contentlake.retrieval_metrics import METRIC_NAMES, evaluate_run
 from contentlake.transforms.relevance import (
     HeldOutWindow,
@@ -117,14 +118,8 @@ def rankings(snapshot: Searchable, query_ids: Iterable[str], k: int) -> dict[str
 
 def _stored_vectors(index: faiss.Index, positions: list[int]) -> np.ndarray:
     """The vectors the index holds at ``positions`` (decoded, for a quantised index: the
-    query is what serving would reconstruct too).
-
-    An IVF index maps ids to lists only once asked to: the map lives in memory and is
-    never written back to the snapshot's file.
-    """
-    ivf = faiss.try_extract_index_ivf(index)
-    if ivf is not None and ivf.direct_map.type == faiss.DirectMap.NoMap:
-        ivf.make_direct_map()
+    query is what serving would reconstruct too)."""
+    ensure_reconstructable(index)
     vectors = index.reconstruct_batch(np.asarray(positions, dtype=np.int64))
     return np.ascontiguousarray(vectors, dtype=np.float32)
 

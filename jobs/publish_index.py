@@ -249,8 +249,8 @@ class SnapshotReview:
                 MIGRATION_SAMPLE,
             )
             extra["model_migration"] = migration
-            judged = {mine.get("queries", 0), self.evaluated.get(self.served, {}).get("queries", 0)}
-            if min(judged) < limits.min_queries:
+            served_queries = self.evaluated.get(self.served, {}).get("queries", 0)
+            if min(mine.get("queries", 0), served_queries) < limits.min_queries:
                 results.append(
                     genre_precision_not_worse(migration, evaluation.k, limits.evaluation_tolerance)
                 )

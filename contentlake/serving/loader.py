@@ -26,7 +26,7 @@ import faiss
 import numpy as np
 import pyarrow.parquet as pq
 
-from contentlake.index_choice import apply_search_params
+from contentlake.index_choice import apply_search_params, ensure_reconstructable
 from contentlake.index_snapshot import (
     ID_MAP_FILE,
     INDEX_FILE,
@@ -34,7 +34,6 @@ from contentlake.index_snapshot import (
     MANIFEST_FILE,
     REFUSED_FILE,
     SnapshotError,
-    ensure_reconstructable,
     promotions,
     verify_files,
 )
