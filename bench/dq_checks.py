@@ -237,7 +237,7 @@ def time_ingest(spark: SparkSession, rows: int, root: Path) -> tuple[float, floa
     rows (Spark-generated CSV, see pipeline_day.py), in a lakehouse of its own."""
     from pipeline_day import START, generate_with_spark
 
-    from jobs import ingest_catalog, ingest_events
+    from contentlake.jobs import ingest_catalog, ingest_events
 
     cfg = load_config("local", root=str(root / "ingest"), overrides={"database": "dq_bench_ingest"})
     spark.sql("drop database if exists dq_bench_ingest cascade")

@@ -6,7 +6,7 @@ Both sides embed the same N catalogue texts (title, description, genres, tags fr
 sample generator) with the same model, batch size and cores:
 
 - raw:   ``SentenceTransformer.encode`` in this process (torch uses every core);
-- spark: ``jobs.embed_content.embed`` on local Spark, i.e. the pandas UDF over the content
+- spark: ``contentlake.jobs.embed_content.embed`` on local Spark, i.e. the pandas UDF over the content
          table, materialised as the job does before its MERGE.
 
 Start-up is excluded on both sides: JVM and session start, table set-up, and loading the
@@ -31,8 +31,8 @@ from contentlake.config import load_config
 from contentlake.sample_data import SampleSpec, generate
 from contentlake.session import build_spark
 from contentlake.transforms.embedding_inputs import with_embedding_text, with_input_hash
-from jobs import embed_content, ingest_catalog
-from udfs.text_embedding import encode_batch, load_text_model, model_fingerprint
+from contentlake.jobs import embed_content, ingest_catalog
+from contentlake.udfs.text_embedding import encode_batch, load_text_model, model_fingerprint
 
 RUN_DATE = date(2026, 11, 1)
 

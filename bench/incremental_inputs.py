@@ -6,7 +6,7 @@ Builds (under a temp folder unless ``--root``) a ``content`` table of ``--items`
 their ``content_embeddings`` rows as an ``embed_content`` run leaves them (same input
 hashes, the commit tagged with the content version and model version it embedded), then
 changes the title of a ``--changed`` share of the items in one MERGE, as a day's
-catalogue would. It then times ``jobs.embed_content.pending_items`` both ways, best of
+catalogue would. It then times ``contentlake.jobs.embed_content.pending_items`` both ways, best of
 ``--repeat``, each counting the items it selects:
 
 - input_hash: every item's text hashed and anti-joined with every stored vector;
@@ -34,7 +34,7 @@ from contentlake.embedding_changes import CONTENT_VERSION_TAG, MODEL_VERSION_TAG
 from contentlake.session import build_spark
 from contentlake.tables import ensure_tables, table_version
 from contentlake.transforms.embedding_inputs import with_embedding_text, with_input_hash
-from jobs.embed_content import pending_items
+from contentlake.jobs.embed_content import pending_items
 
 MODEL_VERSION = "bench-model"
 DAY = date(2026, 11, 1)

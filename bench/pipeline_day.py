@@ -34,7 +34,7 @@ from contentlake.contract import CONTENT_TYPES, DEVICES, EVENT_TYPES, RAW_EVENT_
 from contentlake.sample_data import SampleSpec, generate
 from contentlake.session import build_spark
 from contentlake.tables import declared_tables, ensure_tables, table_version
-from jobs import DAILY_JOBS
+from contentlake.jobs import DAILY_JOBS
 
 START = date(2026, 11, 1)
 SPARK_GENERATOR_FROM = 200_000  # events a day
@@ -138,7 +138,7 @@ def main() -> None:
         run_date = START + timedelta(days=offset)
         for job in DAILY_JOBS:
             before = delta_versions(spark)
-            result = importlib.import_module(f"jobs.{job}").run(
+            result = importlib.import_module(f"contentlake.jobs.{job}").run(
                 spark, cfg, run_date, f"bench__{run_date}"
             )
             after = delta_versions(spark)

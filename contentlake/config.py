@@ -9,13 +9,15 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from importlib import resources
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+# conf/ installs as the package contentlake.conf (pyproject.toml), so a wheel finds it too.
+CONF_DIR = Path(resources.files("contentlake.conf"))
 PROFILES = ("local", "cluster", "gpu")
 EXTRA_COLUMN_POLICIES = ("ignore", "evolve")
 METASTORE_KINDS = ("derby", "postgres")

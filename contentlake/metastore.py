@@ -30,13 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contentlake.config import PROFILES, Config, PostgresMetastore, load_config
+from contentlake.sql_files import SQL_DIR
 
 SERVER_USER = "postgres"
 SUPERUSER = "postgres"
 INSTALL_HINT = "install them with `apt-get install -y postgresql` (or `make metastore-install`)"
-BOOTSTRAP_SQL = (
-    Path(__file__).resolve().parent.parent / "sql" / "metastore" / "create_role_and_database.sql"
-)
+BOOTSTRAP_SQL = SQL_DIR / "metastore" / "create_role_and_database.sql"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 SPARK_IVY = Path.home() / ".ivy2.5.2"  # Spark 4's default spark.jars.ivy
 MAVEN_REPOSITORY = Path.home() / ".m2" / "repository"

@@ -15,7 +15,7 @@ from pyspark.sql import SparkSession
 from contentlake.config import Config
 from contentlake.job_runs import JobResult
 from contentlake.observability import timed_stage
-from jobs import DAILY_JOBS
+from contentlake.jobs import DAILY_JOBS
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def run_daily(
 ) -> list[JobResult]:
     """Every daily job for ``run_date``; stops at the first failing gate."""
     results = []
-    for job in (importlib.import_module(f"jobs.{name}") for name in DAILY_JOBS):
+    for job in (importlib.import_module(f"contentlake.jobs.{name}") for name in DAILY_JOBS):
         with timed_stage(logger, f"{job.JOB} {run_date}"):
             results.append(job.run(spark, cfg, run_date, run_id))
     return results

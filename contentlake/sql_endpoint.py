@@ -46,6 +46,7 @@ import shutil
 import signal
 import socket
 import subprocess
+from importlib import resources
 import sys
 import tempfile
 import time
@@ -60,8 +61,10 @@ from contentlake.metastore import status as metastore_status
 from contentlake.spark_settings import spark_conf
 from contentlake.sql_files import SQL_DIR, sql_statements
 
-REPO = Path(__file__).resolve().parent.parent
-EXTENSION_SOURCE = REPO / "jvm" / "contentlake" / "sql" / "ReadOnlySqlExtension.java"
+# jvm/ installs as the package contentlake.jvm (pyproject.toml): the source is compiled at start.
+EXTENSION_SOURCE = (
+    Path(resources.files("contentlake.jvm")) / "contentlake" / "sql" / "ReadOnlySqlExtension.java"
+)
 EXTENSION_CLASS = "contentlake.sql.ReadOnlySqlExtension"
 GRANT_SQL = SQL_DIR / "metastore" / "grant_read_only_role.sql"
 THRIFT_SERVER_CLASS = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+# sql/ installs as the package contentlake.sql (pyproject.toml), so a wheel finds it too.
+SQL_DIR = Path(resources.files("contentlake.sql"))
 DDL_DIR = SQL_DIR / "ddl"
 
 

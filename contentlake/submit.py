@@ -20,7 +20,7 @@ from datetime import date, timedelta
 
 from contentlake.config import PROFILES, load_config
 from contentlake.spark_settings import spark_submit_command
-from jobs import DAILY_JOBS, SETUP_JOB, WEEKLY_JOBS
+from contentlake.jobs import DAILY_JOBS, SETUP_JOB, WEEKLY_JOBS
 
 
 def dates_between(start: date, end: date) -> list[date]:

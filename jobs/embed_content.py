@@ -44,7 +44,7 @@ from contentlake.transforms.embedding_inputs import (
     with_embedding_text,
     with_input_hash,
 )
-from udfs.text_embedding import model_fingerprint, text_embedding_udf
+from contentlake.udfs.text_embedding import model_fingerprint, text_embedding_udf
 
 JOB = "embed_content"
 logger = logging.getLogger(__name__)

@@ -65,7 +65,7 @@ from contentlake.transforms.drift import (
     with_warn_thresholds,
 )
 from contentlake.transforms.features import FEATURE_COLUMNS
-from udfs.text_embedding import model_fingerprint
+from contentlake.udfs.text_embedding import model_fingerprint
 
 JOB = "measure_drift"
 TABLE = "drift_metrics"

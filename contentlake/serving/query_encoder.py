@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 logger = logging.getLogger(__name__)
-# What udfs.text_embedding.model_fingerprint returns for a local model folder.
+# What contentlake.udfs.text_embedding.model_fingerprint returns for a local model folder.
 FINGERPRINT = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -29,7 +29,7 @@ class QueryEncoder:
         self.name = name
 
     def encode(self, text: str) -> np.ndarray:
-        from udfs.text_embedding import encode_batch
+        from contentlake.udfs.text_embedding import encode_batch
 
         return encode_batch(self.model, [text], batch_size=1)[0]
 
@@ -43,8 +43,8 @@ def load_query_encoder(
     if modality != "text" or not name:
         return None, f"the snapshot's vectors are {modality or 'of unknown modality'}, not text"
     try:
-        # udfs.text_embedding imports pyspark; only a text snapshot pays for that.
-        from udfs.text_embedding import load_text_model, model_fingerprint, resolve_model_path
+        # contentlake.udfs.text_embedding imports pyspark; only a text snapshot pays for that.
+        from contentlake.udfs.text_embedding import load_text_model, model_fingerprint, resolve_model_path
 
         version = model_info.get("version")
         if (

@@ -16,7 +16,7 @@ from contentlake.config import WriteSettings
 from contentlake.delta_commits import commit_with_retry
 from contentlake.sample_data import SampleSpec, generate, load_expected
 from contentlake.tables import use_database
-from jobs import build_features, ingest_catalog, ingest_events
+from contentlake.jobs import build_features, ingest_catalog, ingest_events
 
 RETRY_LOGGER = "contentlake.delta_commits"
 WAIT_SECONDS = 300

@@ -70,7 +70,7 @@ from importlib import import_module
 
 root, day, *jobs = sys.argv[1:]
 for job in jobs:
-    if import_module(f"jobs.{job}").main(["--run-date", day, "--root", root]) != 0:
+    if import_module(f"contentlake.jobs.{job}").main(["--run-date", day, "--root", root]) != 0:
         sys.exit(f"{job} failed")
 """
 
@@ -219,7 +219,7 @@ def test_a_job_killed_mid_write_and_rerun_leaves_what_a_clean_run_leaves(
     ensure_tables(spark, clean_cfg)
     # The same jobs the crashed lakehouse runs (measure_drift is not killed here yet).
     for job, _, _ in CRASHES:
-        importlib.import_module(f"jobs.{job}").run(spark, clean_cfg, DAY)
+        importlib.import_module(f"contentlake.jobs.{job}").run(spark, clean_cfg, DAY)
     clean_read = lambda table: spark.table(f"t_crash_clean.{table}")  # noqa: E731
     clean = {
         table: content_hash(clean_read(table), ACROSS_ROOTS.get(table, ()))

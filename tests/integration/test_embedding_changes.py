@@ -14,9 +14,9 @@ from delta.tables import DeltaTable
 
 from contentlake.config import load_config
 from contentlake.tables import ensure_tables, table_version
-from jobs import embed_content
-from jobs.embed_content import pending_items
-from udfs.text_embedding import model_fingerprint
+from contentlake.jobs import embed_content
+from contentlake.jobs.embed_content import pending_items
+from contentlake.udfs.text_embedding import model_fingerprint
 
 # Several embed runs over their own lakehouse: the slow suite (the default suite's
 # pipeline tests take the input-hash path, the default).

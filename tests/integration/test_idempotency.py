@@ -14,7 +14,7 @@ from contentlake.config import load_config
 from contentlake.pipeline import run_daily
 from contentlake.sample_data import SampleSpec, generate
 from contentlake.tables import ensure_tables
-from jobs import DAILY_JOBS
+from contentlake.jobs import DAILY_JOBS
 
 # The whole pipeline for a day, then a rerun of each job: about 5 minutes.
 pytestmark = pytest.mark.slow
@@ -57,7 +57,7 @@ def test_a_second_run_of_a_job_changes_no_table(spark, lake, job, hash_lake, rea
     accounting_before = job_accounting(spark, lake)
     assert not [table for table, digest in before[0].items() if digest.startswith("0:")]
 
-    importlib.import_module(f"jobs.{job}").run(spark, lake, LAST_DAY)
+    importlib.import_module(f"contentlake.jobs.{job}").run(spark, lake, LAST_DAY)
 
     after = lake_state(spark, lake, hash_lake, read_snapshots)
     changed = [table for table in before[0] if after[0][table] != before[0][table]]

@@ -10,8 +10,8 @@ import pytest
 from contentlake.config import load_config
 from contentlake.errors import JobFailed
 from contentlake.index_snapshot import REFUSED_FILE, current_snapshot_name, load_snapshot
-from jobs import embed_content, publish_index
-from udfs.text_embedding import model_fingerprint
+from contentlake.jobs import embed_content, publish_index
+from contentlake.udfs.text_embedding import model_fingerprint
 
 GENRES = ("drama", "comedy", "horror", "documentary")
 PER_GENRE, DIM = 10, 8

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from chispa import assert_df_equality
 
-from jobs import ingest_catalog, ingest_events
+from contentlake.jobs import ingest_catalog, ingest_events
 
 # Four job runs on a lakehouse of its own (about 20 s); the default suite covers the parts:
 # tests/unit/test_landing.py (a quiet day is an empty LandingDay) and test_ingest_bronze.py.

@@ -43,7 +43,7 @@ from datetime import date
 from contentlake.config import load_config
 from contentlake.session import build_spark
 from contentlake.tables import ensure_tables
-from jobs import ingest_catalog, ingest_events
+from contentlake.jobs import ingest_catalog, ingest_events
 
 cfg = load_config("local", root=sys.argv[1], overrides=json.loads(sys.argv[2]))
 spark = build_spark(cfg)

@@ -65,7 +65,7 @@ from pathlib import Path
 from contentlake.config import load_config
 from contentlake.session import build_spark
 from contentlake.tables import ensure_tables, sql_statements, use_database
-from jobs import ingest_catalog, ingest_events
+from contentlake.jobs import ingest_catalog, ingest_events
 
 cfg = load_config("local", root=sys.argv[1], overrides=json.loads(sys.argv[2]))
 go, analyst_file, run_date = Path(sys.argv[3]), Path(sys.argv[4]), date.fromisoformat(sys.argv[5])

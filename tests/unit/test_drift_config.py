@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contentlake.config import DriftSettings, DriftThresholds, load_config
-from jobs.measure_drift import warn_thresholds
+from contentlake.jobs.measure_drift import warn_thresholds
 
 
 def test_drift_settings_come_from_base_yaml_and_overlay_key_by_key(tmp_path) -> None:

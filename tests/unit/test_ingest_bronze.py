@@ -4,7 +4,7 @@ from datetime import date
 
 from chispa import assert_df_equality
 
-from jobs import ingest_catalog, ingest_events
+from contentlake.jobs import ingest_catalog, ingest_events
 
 RUN_DATE = date(2026, 11, 1)
 

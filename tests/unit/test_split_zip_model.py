@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from udfs import text_embedding
+from contentlake.udfs import text_embedding
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from udfs.text_embedding import (
+from contentlake.udfs.text_embedding import (
     encode_batch,
     load_text_model,
     model_fingerprint,
