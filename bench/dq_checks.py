@@ -235,9 +235,8 @@ def main() -> None:
 def time_ingest(spark: SparkSession, rows: int, root: Path) -> tuple[float, float]:
     """Wall and data-quality seconds of ``ingest_events`` for one day of ``rows`` landing
     rows (Spark-generated CSV, see pipeline_day.py), in a lakehouse of its own."""
-    from pipeline_day import START, generate_with_spark
-
     from contentlake.jobs import ingest_catalog, ingest_events
+    from pipeline_day import START, generate_with_spark
 
     cfg = load_config("local", root=str(root / "ingest"), overrides={"database": "dq_bench_ingest"})
     spark.sql("drop database if exists dq_bench_ingest cascade")

@@ -6,8 +6,8 @@ Both sides embed the same N catalogue texts (title, description, genres, tags fr
 sample generator) with the same model, batch size and cores:
 
 - raw:   ``SentenceTransformer.encode`` in this process (torch uses every core);
-- spark: ``contentlake.jobs.embed_content.embed`` on local Spark, i.e. the pandas UDF over the content
-         table, materialised as the job does before its MERGE.
+- spark: ``contentlake.jobs.embed_content.embed`` on local Spark, i.e. the pandas UDF over the
+         content table, materialised as the job does before its MERGE.
 
 Start-up is excluded on both sides: JVM and session start, table set-up, and loading the
 model (raw: before timing; spark: a warm-up query that loads it in every Python worker,
@@ -24,6 +24,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from contentlake.jobs import embed_content, ingest_catalog
+from contentlake.udfs.text_embedding import encode_batch, load_text_model, model_fingerprint
 from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
@@ -31,8 +33,6 @@ from contentlake.config import load_config
 from contentlake.sample_data import SampleSpec, generate
 from contentlake.session import build_spark
 from contentlake.transforms.embedding_inputs import with_embedding_text, with_input_hash
-from contentlake.jobs import embed_content, ingest_catalog
-from contentlake.udfs.text_embedding import encode_batch, load_text_model, model_fingerprint
 
 RUN_DATE = date(2026, 11, 1)
 

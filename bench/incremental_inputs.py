@@ -25,6 +25,7 @@ import time
 from datetime import date
 from pathlib import Path
 
+from contentlake.jobs.embed_content import pending_items
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
@@ -34,7 +35,6 @@ from contentlake.embedding_changes import CONTENT_VERSION_TAG, MODEL_VERSION_TAG
 from contentlake.session import build_spark
 from contentlake.tables import ensure_tables, table_version
 from contentlake.transforms.embedding_inputs import with_embedding_text, with_input_hash
-from contentlake.jobs.embed_content import pending_items
 
 MODEL_VERSION = "bench-model"
 DAY = date(2026, 11, 1)

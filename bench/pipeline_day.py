@@ -26,6 +26,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from contentlake.jobs import DAILY_JOBS
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -34,7 +35,6 @@ from contentlake.contract import CONTENT_TYPES, DEVICES, EVENT_TYPES, RAW_EVENT_
 from contentlake.sample_data import SampleSpec, generate
 from contentlake.session import build_spark
 from contentlake.tables import declared_tables, ensure_tables, table_version
-from contentlake.jobs import DAILY_JOBS
 
 START = date(2026, 11, 1)
 SPARK_GENERATOR_FROM = 200_000  # events a day

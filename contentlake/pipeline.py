@@ -14,8 +14,8 @@ from pyspark.sql import SparkSession
 
 from contentlake.config import Config
 from contentlake.job_runs import JobResult
-from contentlake.observability import timed_stage
 from contentlake.jobs import DAILY_JOBS
+from contentlake.observability import timed_stage
 
 logger = logging.getLogger(__name__)
 

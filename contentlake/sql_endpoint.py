@@ -46,12 +46,12 @@ import shutil
 import signal
 import socket
 import subprocess
-from importlib import resources
 import sys
 import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, replace
+from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
 

@@ -19,8 +19,8 @@ import sys
 from datetime import date, timedelta
 
 from contentlake.config import PROFILES, load_config
-from contentlake.spark_settings import spark_submit_command
 from contentlake.jobs import DAILY_JOBS, SETUP_JOB, WEEKLY_JOBS
+from contentlake.spark_settings import spark_submit_command
 
 
 def dates_between(start: date, end: date) -> list[date]:

@@ -18,6 +18,7 @@ import logging
 import sys
 from datetime import date
 
+from contentlake.udfs.text_embedding import model_fingerprint, text_embedding_udf
 from delta.tables import DeltaTable
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -44,7 +45,6 @@ from contentlake.transforms.embedding_inputs import (
     with_embedding_text,
     with_input_hash,
 )
-from contentlake.udfs.text_embedding import model_fingerprint, text_embedding_udf
 
 JOB = "embed_content"
 logger = logging.getLogger(__name__)

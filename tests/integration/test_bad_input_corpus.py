@@ -15,11 +15,11 @@ from datetime import date, datetime, timezone
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from contentlake.jobs import ingest_catalog, ingest_events
 
 from contentlake.config import IngestSettings, load_config
 from contentlake.errors import JobFailed
 from contentlake.tables import ensure_tables
-from contentlake.jobs import ingest_catalog, ingest_events
 
 D1, D2 = date(2026, 11, 1), date(2026, 11, 2)
 MISSING_COLUMN_DAY, ALL_DEAD_DAY, SYMLINK_DAY = (

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from contentlake.jobs import build_features, ingest_catalog, ingest_events
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
@@ -16,7 +17,6 @@ from contentlake.config import WriteSettings
 from contentlake.delta_commits import commit_with_retry
 from contentlake.sample_data import SampleSpec, generate, load_expected
 from contentlake.tables import use_database
-from contentlake.jobs import build_features, ingest_catalog, ingest_events
 
 RETRY_LOGGER = "contentlake.delta_commits"
 WAIT_SECONDS = 300

@@ -11,11 +11,11 @@ from datetime import date
 
 import pytest
 from chispa import assert_df_equality
+from contentlake.jobs import ingest_catalog, ingest_events
 
 from contentlake.dq import rules
 from contentlake.dq.rules import DataQualityError
 from contentlake.tables import table_version
-from contentlake.jobs import ingest_catalog, ingest_events
 
 RUN_DATE = date(2026, 11, 1)
 HEADER = "event_id,user_id,content_id,event_type,event_ts,watch_seconds,device"

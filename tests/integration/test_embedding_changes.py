@@ -10,13 +10,13 @@ from datetime import date, datetime
 
 import pytest
 from chispa import assert_df_equality
+from contentlake.jobs import embed_content
+from contentlake.jobs.embed_content import pending_items
+from contentlake.udfs.text_embedding import model_fingerprint
 from delta.tables import DeltaTable
 
 from contentlake.config import load_config
 from contentlake.tables import ensure_tables, table_version
-from contentlake.jobs import embed_content
-from contentlake.jobs.embed_content import pending_items
-from contentlake.udfs.text_embedding import model_fingerprint
 
 # Several embed runs over their own lakehouse: the slow suite (the default suite's
 # pipeline tests take the input-hash path, the default).

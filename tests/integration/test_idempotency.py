@@ -9,12 +9,12 @@ and ``checks`` (hashed through ``dq_results``), and ``dq_results.checked_at``,
 import importlib
 
 import pytest
+from contentlake.jobs import DAILY_JOBS
 
 from contentlake.config import load_config
 from contentlake.pipeline import run_daily
 from contentlake.sample_data import SampleSpec, generate
 from contentlake.tables import ensure_tables
-from contentlake.jobs import DAILY_JOBS
 
 # The whole pipeline for a day, then a rerun of each job: about 5 minutes.
 pytestmark = pytest.mark.slow

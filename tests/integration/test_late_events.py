@@ -6,10 +6,10 @@ import json
 from datetime import date
 
 import pytest
+from contentlake.jobs import build_features, ingest_catalog, ingest_events
 from pyspark.sql import functions as F
 
 from contentlake.sample_data import SampleSpec, catalog_path, events_path, generate
-from contentlake.jobs import build_features, ingest_catalog, ingest_events
 
 # Two ingest days, a backfill and a rerun: about three minutes on two cores.
 pytestmark = pytest.mark.slow

@@ -13,13 +13,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from contentlake.jobs import embed_content, ingest_catalog, publish_index
 
 from contentlake.config import load_config
 from contentlake.index_snapshot import current_snapshot_name
 from contentlake.lineage import Lineage, describe, snapshot_inputs
 from contentlake.sample_data import SampleSpec, catalog_path, generate
 from contentlake.tables import ensure_tables
-from contentlake.jobs import embed_content, ingest_catalog, publish_index
 
 # A lakehouse of its own, two days of every job: the slow suite (make test-slow).
 pytestmark = pytest.mark.slow

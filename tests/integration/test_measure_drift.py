@@ -13,12 +13,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from contentlake.jobs import embed_content, measure_drift
+from contentlake.jobs.measure_drift import EVENT_MIX, FEATURES
 from pyspark.sql import functions as F
 
 from contentlake.config import load_config
 from contentlake.tables import ensure_tables, table_version
-from contentlake.jobs import embed_content, measure_drift
-from contentlake.jobs.measure_drift import EVENT_MIX, FEATURES
 
 # Two days of features and events of its own: the slow suite (the e2e pipeline test
 # checks drift rows for every day in the default suite).

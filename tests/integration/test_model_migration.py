@@ -6,12 +6,12 @@ from datetime import date, datetime
 
 import numpy as np
 import pytest
+from contentlake.jobs import embed_content, publish_index
+from contentlake.udfs.text_embedding import model_fingerprint
 
 from contentlake.config import load_config
 from contentlake.errors import JobFailed
 from contentlake.index_snapshot import REFUSED_FILE, current_snapshot_name, load_snapshot
-from contentlake.jobs import embed_content, publish_index
-from contentlake.udfs.text_embedding import model_fingerprint
 
 GENRES = ("drama", "comedy", "horror", "documentary")
 PER_GENRE, DIM = 10, 8

@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 from chispa import assert_df_equality
-
 from contentlake.jobs import ingest_catalog, ingest_events
 
 # Four job runs on a lakehouse of its own (about 20 s); the default suite covers the parts:

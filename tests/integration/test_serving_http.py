@@ -22,11 +22,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import uvicorn
+from contentlake.udfs.text_embedding import encode_batch, load_text_model, model_fingerprint
 
 from contentlake.index_snapshot import CURRENT_POINTER, INDEX_FILE, publish_snapshot
 from contentlake.serving.app import create_app
 from contentlake.serving.search import mmr_order
-from contentlake.udfs.text_embedding import encode_batch, load_text_model, model_fingerprint
 
 # (content_id, title, description, content_type, language, genres)
 ITEMS = [

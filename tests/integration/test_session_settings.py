@@ -18,14 +18,14 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from contentlake.jobs import embed_content, ingest_events
+from contentlake.udfs.text_embedding import encode_batch, load_text_model
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from contentlake.contract import RAW_EVENT_COLUMNS
 from contentlake.sql_files import DDL_DIR, sql_statements
 from contentlake.tables import use_database
-from contentlake.jobs import embed_content, ingest_events
-from contentlake.udfs.text_embedding import encode_batch, load_text_model
 
 RUN_DATE = date(2026, 11, 1)
 CSV_PRUNING = "spark.sql.csv.parser.columnPruning.enabled"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from contentlake.jobs.measure_drift import warn_thresholds
 
 from contentlake.config import DriftSettings, DriftThresholds, load_config
-from contentlake.jobs.measure_drift import warn_thresholds
 
 
 def test_drift_settings_come_from_base_yaml_and_overlay_key_by_key(tmp_path) -> None:

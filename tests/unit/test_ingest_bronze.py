@@ -3,7 +3,6 @@
 from datetime import date
 
 from chispa import assert_df_equality
-
 from contentlake.jobs import ingest_catalog, ingest_events
 
 RUN_DATE = date(2026, 11, 1)

@@ -6,7 +6,6 @@ import io
 import zipfile
 
 import pytest
-
 from contentlake.udfs import text_embedding
 
 

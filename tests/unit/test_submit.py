@@ -3,9 +3,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from contentlake.jobs import DAILY_JOBS, SETUP_JOB
 
 from contentlake.submit import dates_between, main
-from contentlake.jobs import DAILY_JOBS, SETUP_JOB
 
 
 def test_backfill_runs_every_job_for_every_date_in_order(tmp_path, capsys):

@@ -1,7 +1,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from contentlake.udfs.text_embedding import (
     encode_batch,
     load_text_model,
