@@ -73,7 +73,8 @@ class PostgresMetastore:
     port: int = 5433
     database: str = "contentlake_metastore"
     user: str = "contentlake"
-    password: str = "contentlake"
+    # No password here: it is a secret, read at run time from the environment
+    # (contentlake.metastore.metastore_password), never from a committed file.
     # The JDBC driver that `python -m contentlake.metastore up` keeps for Spark's class path.
     driver_package: str = "org.postgresql:postgresql:42.7.14"
 
@@ -92,14 +93,14 @@ class MetastoreSettings:
 class SqlEndpointSettings:
     """The analysts' read-only Thrift JDBC server (``contentlake/sql_endpoint.py``).
 
-    ``user`` and ``password`` are the PostgreSQL login the server reads the metastore with
-    (granted SELECT only) and the name analysts pass to beeline with ``-n``.
+    ``user`` is the PostgreSQL login the server reads the metastore with (granted SELECT
+    only) and the name analysts pass to beeline with ``-n``; its password is a secret
+    (contentlake.metastore.endpoint_password), never configured in a file.
     """
 
     host: str = "localhost"
     port: int = 10000
     user: str = "analyst"
-    password: str = "analyst"
 
 
 @dataclass(frozen=True)
@@ -316,6 +317,18 @@ def validate_identifier(name: str) -> str:
     return name
 
 
+def _without_secrets(section: dict[str, Any]) -> dict[str, Any]:
+    """Refuse a password in a configuration file: files are committed and copied around;
+    passwords come from the environment or an Airflow connection (contentlake.metastore)."""
+    if "password" in section:
+        raise ValueError(
+            "a password does not belong in a configuration file: set "
+            "CONTENTLAKE_METASTORE_PASSWORD / CONTENTLAKE_SQL_ENDPOINT_PASSWORD, or the "
+            "Airflow connection contentlake_metastore (docs/operations.md)"
+        )
+    return section
+
+
 def _load_yaml(path: Path) -> dict[str, Any]:
     with path.open() as handle:
         return yaml.safe_load(handle) or {}
@@ -394,7 +407,7 @@ def _build(profile: str, raw: dict[str, Any], root: Path) -> Config:
         writes=WriteSettings(**raw.get("writes", {})),
         metastore=MetastoreSettings(
             kind=metastore.get("kind", "derby"),
-            postgres=PostgresMetastore(**metastore.get("postgres", {})),
+            postgres=PostgresMetastore(**_without_secrets(metastore.get("postgres", {}))),
         ),
-        sql_endpoint=SqlEndpointSettings(**raw.get("sql_endpoint", {})),
+        sql_endpoint=SqlEndpointSettings(**_without_secrets(raw.get("sql_endpoint", {}))),
     )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,8 @@ SUPERUSER = "postgres"
 INSTALL_HINT = "install them with `apt-get install -y postgresql` (or `make metastore-install`)"
 BOOTSTRAP_SQL = SQL_DIR / "metastore" / "create_role_and_database.sql"
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+METASTORE_PASSWORD_ENV = "CONTENTLAKE_METASTORE_PASSWORD"
+ENDPOINT_PASSWORD_ENV = "CONTENTLAKE_SQL_ENDPOINT_PASSWORD"
 SPARK_IVY = Path.home() / ".ivy2.5.2"  # Spark 4's default spark.jars.ivy
 MAVEN_REPOSITORY = Path.home() / ".m2" / "repository"
 NOT_RUNNING = 3  # exit status of `status` when the server is down, as pg_ctl and LSB use
@@ -60,6 +63,41 @@ class ServerStatus:
 def server_dir(cfg: Config) -> Path:
     """Beside the Derby files, so one lakehouse root holds its whole catalogue."""
     return cfg.paths.metastore / "postgres"
+
+
+def metastore_password(cfg: Config, generate: bool = False) -> str:
+    """The pipeline role's password, read when a job or command runs, never from ``conf/``.
+
+    ``$CONTENTLAKE_METASTORE_PASSWORD`` first: a deployment's secret store sets it, and the
+    DAG fills it from the Airflow connection ``contentlake_metastore``. Otherwise the one
+    that ``up`` generated for a local server (``generate``), kept beside its data with mode
+    0600."""
+    return _secret(cfg, METASTORE_PASSWORD_ENV, "metastore-password", generate)
+
+
+def endpoint_password(cfg: Config, generate: bool = False) -> str:
+    """The SQL endpoint role's password: ``$CONTENTLAKE_SQL_ENDPOINT_PASSWORD``, else the
+    one generated for the local server, as :func:`metastore_password`."""
+    return _secret(cfg, ENDPOINT_PASSWORD_ENV, "sql-endpoint-password", generate)
+
+
+def _secret(cfg: Config, variable: str, name: str, generate: bool) -> str:
+    if value := os.environ.get(variable):
+        return value
+    path = server_dir(cfg) / "secrets" / name
+    if path.is_file():
+        return path.read_text().strip()
+    if not generate:
+        raise MetastoreError(
+            f"no {name.replace('-', ' ')}: set ${variable} (for a local server, "
+            "`make metastore-up` generates one)"
+        )
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(24)
+    # Created readable by its owner only, never world-readable even for an instant.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(value)
+    return value
 
 
 def jdbc_url(settings: PostgresMetastore) -> str:
@@ -194,7 +232,7 @@ def up(cfg: Config) -> ServerStatus:
             "--dbname=postgres",
             "--set=ON_ERROR_STOP=1",
             f"--set=role={settings.user}",
-            f"--set=password={settings.password}",
+            f"--set=password={metastore_password(cfg, generate=True)}",
             f"--set=database={settings.database}",
         ],
         directory,

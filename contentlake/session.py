@@ -12,8 +12,9 @@ import os
 from pyspark.sql import SparkSession
 
 from contentlake.config import Config
+from contentlake.metastore import metastore_password
 from contentlake.observability import show_paths_relative_to
-from contentlake.spark_settings import is_local, spark_conf
+from contentlake.spark_settings import METASTORE_PASSWORD, is_local, spark_conf
 
 
 def build_spark(cfg: Config) -> SparkSession:
@@ -24,6 +25,9 @@ def build_spark(cfg: Config) -> SparkSession:
     """
     show_paths_relative_to(cfg.paths.root)
     settings = spark_conf(cfg)
+    if cfg.metastore.kind == "postgres":
+        # Read here, in the driver, from its environment: never part of a command line.
+        settings[METASTORE_PASSWORD] = metastore_password(cfg)
     if is_local(cfg):
         cfg.paths.metastore.mkdir(parents=True, exist_ok=True)
         # PySpark picks the worker interpreter from the environment, not from the conf.

@@ -21,6 +21,7 @@ DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 # paths.lineage (contentlake/lineage.py reads it).
 LINEAGE_EVENTS_FILE = "events.jsonl"
 OPENLINEAGE_LOCATION = "spark.openlineage.transport.location"
+METASTORE_PASSWORD = "spark.hadoop.javax.jdo.option.ConnectionPassword"
 
 
 def spark_conf(cfg: Config) -> dict[str, str]:
@@ -65,7 +66,11 @@ def postgres_metastore_conf(cfg: Config) -> dict[str, str]:
 
     DataNucleus creates the metastore tables in the empty database as they are first used,
     so no Hive ``schematool`` is needed; the schema check is off because nothing records its
-    version. Tables and columns only, not foreign keys (``autoCreateAll`` would add them):
+    version. The password is not among them: settings end up on spark-submit's command line
+    and in task logs, so the driver adds it when its session starts (``contentlake.session``,
+    ``METASTORE_PASSWORD``).
+
+    Tables and columns only, not foreign keys (``autoCreateAll`` would add them):
     DataNucleus creates a table lazily on a second connection while the first holds an open
     transaction, and on PostgreSQL ``ALTER TABLE ... ADD CONSTRAINT ... REFERENCES "TBLS"``
     then waits forever for the lock that the first connection's insert into TBLS holds (seen
@@ -77,7 +82,6 @@ def postgres_metastore_conf(cfg: Config) -> dict[str, str]:
         "spark.hadoop.javax.jdo.option.ConnectionURL": jdbc_url(postgres),
         "spark.hadoop.javax.jdo.option.ConnectionDriverName": "org.postgresql.Driver",
         "spark.hadoop.javax.jdo.option.ConnectionUserName": postgres.user,
-        "spark.hadoop.javax.jdo.option.ConnectionPassword": postgres.password,
         "spark.hadoop.datanucleus.schema.autoCreateAll": "false",
         "spark.hadoop.datanucleus.schema.autoCreateTables": "true",
         "spark.hadoop.datanucleus.schema.autoCreateColumns": "true",

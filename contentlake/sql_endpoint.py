@@ -56,9 +56,9 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from contentlake.config import Config, add_lakehouse_options, load_config
-from contentlake.metastore import LOCAL_HOSTS, ensure_driver_jar, psql
+from contentlake.metastore import LOCAL_HOSTS, endpoint_password, ensure_driver_jar, psql
 from contentlake.metastore import status as metastore_status
-from contentlake.spark_settings import spark_conf
+from contentlake.spark_settings import METASTORE_PASSWORD, spark_conf
 from contentlake.sql_files import SQL_DIR, sql_statements
 
 # jvm/ installs as the package contentlake.jvm (pyproject.toml): the source is compiled at start.
@@ -219,14 +219,14 @@ def spark_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def server_settings(cfg: Config) -> dict[str, str]:
     """The server's Spark settings: the pipeline's, on the PostgreSQL metastore, read as the
-    endpoint's role and with the read-only rule after every other extension."""
+    endpoint's role and with the read-only rule after every other extension. The role's
+    password is not among them (see :func:`server_command`)."""
     shared = replace(cfg, metastore=replace(cfg.metastore, kind="postgres"))
     conf = spark_conf(shared)
     extensions = [name for name in conf.get("spark.sql.extensions", "").split(",") if name]
     conf.update(
         {
             "spark.hadoop.javax.jdo.option.ConnectionUserName": cfg.sql_endpoint.user,
-            "spark.hadoop.javax.jdo.option.ConnectionPassword": cfg.sql_endpoint.password,
             # The role may not create the catalogue's tables: fail plainly instead of trying.
             "spark.hadoop.datanucleus.schema.autoCreateTables": "false",
             "spark.hadoop.datanucleus.schema.autoCreateColumns": "false",
@@ -252,10 +252,17 @@ def hive_settings(cfg: Config) -> dict[str, str]:
     }
 
 
-def server_command(cfg: Config, class_path: list[Path]) -> tuple[list[str], dict[str, str]]:
-    """The spark-submit argv that runs the Thrift server, and the environment it adds."""
+def server_command(
+    cfg: Config, class_path: list[Path], secrets_file: Path
+) -> tuple[list[str], dict[str, str]]:
+    """The spark-submit argv that runs the Thrift server, and the environment it adds.
+
+    The role's password is in ``secrets_file`` (:func:`write_secrets_file`), a properties
+    file only its owner reads, so it never shows in ``ps`` or in a log of the command."""
     command = [
         spark_submit(),
+        "--properties-file",
+        str(secrets_file),
         "--class",
         THRIFT_SERVER_CLASS,
         "--name",
@@ -270,6 +277,14 @@ def server_command(cfg: Config, class_path: list[Path]) -> tuple[list[str], dict
         command += ["--hiveconf", f"{key}={value}"]
     environment = {"SPARK_DIST_CLASSPATH": os.pathsep.join(str(jar) for jar in class_path)}
     return command, environment
+
+
+def write_secrets_file(cfg: Config, path: Path) -> Path:
+    """Spark properties holding the endpoint role's password, created with mode 0600."""
+    path.unlink(missing_ok=True)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(f"{METASTORE_PASSWORD} {endpoint_password(cfg)}\n")
+    return path
 
 
 def grant_read_only_role(cfg: Config) -> None:
@@ -295,7 +310,11 @@ def grant_read_only_role(cfg: Config) -> None:
         cfg,
         postgres.database,
         GRANT_SQL.read_text(),
-        {"role": endpoint.user, "password": endpoint.password, "owner": postgres.user},
+        {
+            "role": endpoint.user,
+            "password": endpoint_password(cfg, generate=True),
+            "owner": postgres.user,
+        },
     )
 
 
@@ -334,7 +353,10 @@ def _launch(cfg: Config, log: Path) -> int:
     ensure_driver_jar(cfg)
     directory = endpoint_dir(cfg)
     directory.mkdir(parents=True, exist_ok=True)
-    command, environment = server_command(cfg, [extension_jar(cfg), *resolve_packages(cfg)])
+    secrets_file = write_secrets_file(cfg, directory / "secrets.properties")
+    command, environment = server_command(
+        cfg, [extension_jar(cfg), *resolve_packages(cfg)], secrets_file
+    )
     with log.open("w") as output:
         server = subprocess.Popen(
             command,

@@ -24,7 +24,6 @@ def test_postgres_kind_points_the_hive_client_at_postgres(tmp_path):
         ),
         "spark.hadoop.javax.jdo.option.ConnectionDriverName": "org.postgresql.Driver",
         "spark.hadoop.javax.jdo.option.ConnectionUserName": "contentlake",
-        "spark.hadoop.javax.jdo.option.ConnectionPassword": "contentlake",
         "spark.hadoop.datanucleus.schema.autoCreateAll": "false",
         "spark.hadoop.datanucleus.schema.autoCreateTables": "true",
         "spark.hadoop.datanucleus.schema.autoCreateColumns": "true",
@@ -84,6 +83,34 @@ def test_spark_submit_passes_the_metastore_settings(tmp_path):
         "spark.hadoop.javax.jdo.option.ConnectionURL="
         "jdbc:postgresql://localhost:5433/contentlake_metastore"
     ) in command
+
+
+def test_the_password_never_reaches_a_command_line_or_a_file_in_conf(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONTENTLAKE_METASTORE_PASSWORD", "s3cret-from-env")
+    cfg = load_config("cluster", root=tmp_path, overrides=POSTGRES)
+    command = spark_submit_command(cfg, "ingest_events", ["--run-date", "2026-11-01"])
+    assert not [part for part in command if "s3cret" in part or "ConnectionPassword" in part]
+    # The driver reads it from its environment when its session starts.
+    assert metastore.metastore_password(cfg) == "s3cret-from-env"
+    with pytest.raises(ValueError, match="does not belong in a configuration file"):
+        load_config("local", root=tmp_path, overrides={"metastore": {"postgres": {"password": 1}}})
+
+
+def test_a_local_server_generates_its_password_once_readable_by_its_owner_only(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv("CONTENTLAKE_METASTORE_PASSWORD", raising=False)
+    monkeypatch.delenv("CONTENTLAKE_SQL_ENDPOINT_PASSWORD", raising=False)
+    cfg = load_config("local", root=tmp_path, overrides=POSTGRES)
+    with pytest.raises(metastore.MetastoreError, match="CONTENTLAKE_METASTORE_PASSWORD"):
+        metastore.metastore_password(cfg)
+    generated = metastore.metastore_password(cfg, generate=True)
+    assert len(generated) >= 32
+    assert metastore.metastore_password(cfg) == generated  # kept, not regenerated
+    assert metastore.metastore_password(cfg, generate=True) == generated
+    secret = metastore.server_dir(cfg) / "secrets" / "metastore-password"
+    assert secret.stat().st_mode & 0o777 == 0o600
+    assert metastore.endpoint_password(cfg, generate=True) not in (generated, "")
 
 
 def test_up_says_how_to_install_missing_server_binaries(tmp_path, monkeypatch, capsys):

@@ -23,15 +23,15 @@ from contentlake.sql_endpoint import (
     status,
 )
 
-ENDPOINT = {"sql_endpoint": {"port": 10123, "user": "reader", "password": "secret"}}
+ENDPOINT = {"sql_endpoint": {"port": 10123, "user": "reader"}}
 
 
 def test_defaults_and_overrides_of_the_endpoint_settings(tmp_path):
     assert load_config("local", root=tmp_path).sql_endpoint == SqlEndpointSettings(
-        host="localhost", port=10000, user="analyst", password="analyst"
+        host="localhost", port=10000, user="analyst"
     )
     cfg = load_config("local", root=tmp_path, overrides=ENDPOINT)
-    assert cfg.sql_endpoint == SqlEndpointSettings("localhost", 10123, "reader", "secret")
+    assert cfg.sql_endpoint == SqlEndpointSettings("localhost", 10123, "reader")
     assert sql_endpoint.jdbc_url(cfg) == "jdbc:hive2://localhost:10123/contentlake"
 
 
@@ -46,7 +46,6 @@ def test_server_reads_the_postgres_metastore_as_its_own_role_with_the_rule_last(
         ),
         "spark.hadoop.javax.jdo.option.ConnectionDriverName": "org.postgresql.Driver",
         "spark.hadoop.javax.jdo.option.ConnectionUserName": "reader",
-        "spark.hadoop.javax.jdo.option.ConnectionPassword": "secret",
         "spark.hadoop.datanucleus.schema.autoCreateAll": "false",
         "spark.hadoop.datanucleus.schema.autoCreateTables": "false",
         "spark.hadoop.datanucleus.schema.autoCreateColumns": "false",
@@ -81,8 +80,10 @@ def test_hive_server_listens_where_configured_without_authentication(tmp_path):
 def test_server_command_puts_packages_on_the_jvm_class_path_not_packages(tmp_path):
     cfg = load_config("local", root=tmp_path, overrides=ENDPOINT)
     jars = [Path("/jars/rule.jar"), Path("/jars/delta-spark.jar")]
-    command, environment = server_command(cfg, jars)
-    assert command[1:7] == [
+    command, environment = server_command(cfg, jars, tmp_path / "secrets.properties")
+    assert command[1:9] == [
+        "--properties-file",
+        str(tmp_path / "secrets.properties"),
         "--class",
         "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
         "--name",
