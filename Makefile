@@ -1,6 +1,8 @@
 # contentlake: the two commands of the README, and what they are made of.
 #   make demo   installs everything, then runs the pipeline for three days on sample data
 #   make test   installs everything, then runs the test suite (slow suites: make test-slow)
+#   make env-archive / cluster-up / cluster-down   the executors' packed Python environment
+#               and a standalone Spark cluster on loopback (README "Running on a cluster")
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -11,7 +13,8 @@ SHARED_MAVEN ?= ../shared/maven/repository
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: install maven-seed demo demo-migration test test-slow lint bench serve clean \
-	metastore-install metastore-up metastore-down sql-endpoint sql-endpoint-down
+	metastore-install metastore-up metastore-down sql-endpoint sql-endpoint-down \
+	env-archive cluster-up cluster-down
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +80,22 @@ sql-endpoint: install
 
 sql-endpoint-down:
 	$(BIN)/python -m contentlake.sql_endpoint stop
+
+# The executors' Python: the wheel installed with its pipeline extra into a fresh venv
+# (build/env-archive/venv), packed by venv-pack into dist/contentlake-env.tar.gz, which the
+# cluster profile ships (spark.archives=...#env). Reused while the wheel's content is
+# unchanged, so a second run takes seconds.
+env-archive: install
+	$(BIN)/python -m contentlake.env_archive build
+
+# A Spark standalone master and two workers on 127.0.0.1, from pyspark's own jars; the
+# master URL and the workers' work directories are in $(CLUSTER_DIR)/cluster.json.
+CLUSTER_DIR ?= build/standalone
+cluster-up: install
+	$(BIN)/python -m contentlake.standalone_cluster up --workers 2 --dir $(CLUSTER_DIR)
+
+cluster-down:
+	$(BIN)/python -m contentlake.standalone_cluster down --dir $(CLUSTER_DIR)
 
 clean:
 	rm -rf ./lakehouse spark-warehouse metastore_db derby.log

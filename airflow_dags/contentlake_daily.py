@@ -1,40 +1,43 @@
 """Daily contentlake pipeline: one ``spark-submit`` per job for the run's logical date.
 
-    create_tables >> ingest_catalog >> ingest_events >> [build_features, embed_content]
-    embed_content >> publish_index
+    landing_ready (sensor) ─┐
+    create_tables ──────────┴> ingest_catalog >> ingest_events >> [build_features, embed_content]
+    [embed_content, embed_media, embed_behaviour] >> fuse_vectors >> publish_index
     [build_features, publish_index] >> measure_drift
 
-Each task is a ``SparkSubmitOperator`` running ``jobs/<job>.py --run-date {{ ds }}
---run-id {{ run_id }} --profile <profile> --root <root>``. Packages, excluded packages and
-``--conf`` settings come from ``conf/`` (``contentlake.spark_settings``), the same ones
-``spark_submit_command`` builds for a manual run. The master comes from the Airflow
-connection ``spark_default``: its host is the master URL (``local[2]``, ``yarn``,
-``spark://host:7077``, ``k8s://https://...``) and its extra may set ``spark-binary``
-(``spark-submit`` on the workers' PATH by default) and ``deploy-mode``. For example::
+``landing_ready`` waits, in reschedule mode, until the day's ``catalog`` and ``events`` landing
+folders both hold the producer's ``_SUCCESS`` marker (``contentlake.landing_ready``), so a day
+still being delivered is never ingested half-way. Each job task runs
+``contentlake/jobs/<job>.py --run-date {{ ds }} --run-id {{ run_id }} --profile <profile>
+--root <root>`` through ``spark-submit``; the master comes from the Airflow connection
+``spark_default`` (host ``local[2]``, ``spark://host:7077``, ``yarn``, ``k8s://https://...``;
+extra ``deploy-mode``, ``spark-binary``), for example::
 
     export AIRFLOW_CONN_SPARK_DEFAULT='{"conn_type": "spark", "host": "local[2]"}'
 
-Environment read when the file is parsed (never Airflow Variables, so parsing stays cheap):
+This file only wires tasks. Profile, lakehouse root, interpreter, packages, ``--conf``
+settings and the metastore password are resolved on the worker when a task runs
+(``contentlake.airflow_tasks``): ``CONTENTLAKE_PROFILE``, ``CONTENTLAKE_ROOT`` and
+``CONTENTLAKE_CONF`` there, the password from ``CONTENTLAKE_METASTORE_PASSWORD`` or the
+connection ``contentlake_metastore``. Read here, when the file is parsed (environment, never
+Airflow Variables): ``CONTENTLAKE_DAG_RETRIES`` (2), ``CONTENTLAKE_DAG_RETRY_DELAY_SECONDS``
+(120, exponential backoff), ``CONTENTLAKE_DAG_MAX_ACTIVE_TASKS`` and the sensor's
+``CONTENTLAKE_LANDING_POKE_SECONDS`` / ``CONTENTLAKE_LANDING_TIMEOUT_SECONDS``.
 
-- ``CONTENTLAKE_PROFILE`` (default ``local``) and ``CONTENTLAKE_ROOT`` (default the
-  ``paths.root`` of ``conf/``): which configuration and lakehouse the jobs use; both are
-  passed on to every task's environment and command line.
-- ``CONTENTLAKE_DAG_RETRIES`` (default 2) and ``CONTENTLAKE_DAG_RETRY_DELAY_SECONDS``
-  (default 120): retries with exponential backoff per task.
-
-Jobs exit non-zero when a data-quality gate fails, which fails the task and leaves every
-downstream task ``upstream_failed``.
+The ingests depend on their own previous run (``depends_on_past``) and one DAG run is
+active at a time, so a backfill ingests its days oldest first (docs/airflow.md). Jobs exit
+non-zero when a data-quality gate fails: the task fails after its retries and every
+downstream task ends ``upstream_failed``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable
 
-from contentlake.dag_settings import config_from_environment, default_args, job_task_kwargs
-from contentlake.spark_settings import is_local
+from contentlake.airflow_tasks import ContentlakeJobOperator, LandingReadySensor
+from contentlake.dag_settings import ORDERED_TASKS, default_args, max_active_tasks
 
 DAG_ID = "contentlake_daily"
 
@@ -44,14 +47,18 @@ JOB_UPSTREAMS: dict[str, tuple[str, ...]] = {
     "create_tables": (),
     "ingest_catalog": ("create_tables",),
     "ingest_events": ("ingest_catalog",),
+    # Keyframes of the catalogue's posters and videos (docs/media.md).
+    "extract_keyframes": ("ingest_catalog",),
     "build_features": ("ingest_events",),
     "embed_content": ("ingest_events",),
-    "publish_index": ("embed_content",),
+    # The visual and behaviour modalities, and the fused vector publish_index indexes.
+    "embed_media": ("extract_keyframes",),
+    "embed_behaviour": ("ingest_events",),
+    "fuse_vectors": ("embed_content", "embed_media", "embed_behaviour"),
+    "publish_index": ("fuse_vectors",),
     # Drift of the day's features, events, embeddings and snapshot against their baselines.
     "measure_drift": ("build_features", "publish_index"),
 }
-
-CFG = config_from_environment()
 
 with DAG(
     dag_id=DAG_ID,
@@ -64,12 +71,16 @@ with DAG(
     max_active_runs=1,
     # The local profile keeps an embedded Derby metastore, which only one JVM may open
     # at a time: build_features and embed_content must then take turns.
-    max_active_tasks=1 if is_local(CFG) else 4,
+    max_active_tasks=max_active_tasks(),
     default_args=default_args(execution_timeout=timedelta(hours=3)),
-    tags=["contentlake", "spark", "delta", CFG.profile],
+    tags=["contentlake", "spark", "delta"],
     doc_md=__doc__,
 ) as dag:
-    tasks = {job: SparkSubmitOperator(**job_task_kwargs(CFG, job)) for job in JOB_UPSTREAMS}
+    tasks = {
+        job: ContentlakeJobOperator(job=job, depends_on_past=job in ORDERED_TASKS)
+        for job in JOB_UPSTREAMS
+    }
     for job, upstreams in JOB_UPSTREAMS.items():
         for upstream in upstreams:
             tasks[upstream] >> tasks[job]
+    LandingReadySensor(task_id="landing_ready") >> tasks["ingest_catalog"]

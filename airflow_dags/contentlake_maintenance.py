@@ -4,28 +4,24 @@
 
 OPTIMIZE (Z-ORDER where ``maintenance.zorder_by`` says), a checkpoint and VACUUM of every
 Delta table, keeping every version a kept snapshot names (``contentlake/maintenance.py``).
-The task is called like the daily ones: ``--run-date {{ ds }} --run-id {{ run_id }}
---profile <profile> --root <root>``, with packages and ``--conf`` settings from ``conf/``
-and the master from the Airflow connection ``spark_default`` (see ``contentlake_daily.py``).
-
-Environment read when the file is parsed (never Airflow Variables): ``CONTENTLAKE_PROFILE``,
-``CONTENTLAKE_ROOT``, ``CONTENTLAKE_DAG_RETRIES`` and ``CONTENTLAKE_DAG_RETRY_DELAY_SECONDS``,
-as for the daily DAG.
+The task is called like the daily ones (``contentlake_daily.py``): ``--run-date {{ ds }}
+--run-id {{ run_id }}``, with the profile, root, packages, ``--conf`` settings and metastore
+password resolved on the worker when it runs, and the master from the Airflow connection
+``spark_default``. Read when the file is parsed (never Airflow Variables):
+``CONTENTLAKE_DAG_RETRIES`` and ``CONTENTLAKE_DAG_RETRY_DELAY_SECONDS``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import DAG, CronDataIntervalTimetable
 
-from contentlake.dag_settings import config_from_environment, default_args, job_task_kwargs
+from contentlake.airflow_tasks import ContentlakeJobOperator
+from contentlake.dag_settings import default_args
 
 DAG_ID = "contentlake_maintenance"
 JOB = "maintain_tables"
-
-CFG = config_from_environment()
 
 with DAG(
     dag_id=DAG_ID,
@@ -37,7 +33,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args=default_args(execution_timeout=timedelta(hours=6)),
-    tags=["contentlake", "spark", "delta", "maintenance", CFG.profile],
+    tags=["contentlake", "spark", "delta", "maintenance"],
     doc_md=__doc__,
 ) as dag:
-    SparkSubmitOperator(**job_task_kwargs(CFG, JOB))
+    ContentlakeJobOperator(job=JOB)

@@ -1,6 +1,7 @@
 """Embedding throughput: the embed job's Spark path against plain sentence-transformers.
 
     python bench/embed_throughput.py --texts 4000
+    python bench/embed_throughput.py --modality image --frames 512   # keyframes, see below
 
 Both sides embed the same N catalogue texts (title, description, genres, tags from the
 sample generator) with the same model, batch size and cores:
@@ -13,6 +14,9 @@ Start-up is excluded on both sides: JVM and session start, table set-up, and loa
 model (raw: before timing; spark: a warm-up query that loads it in every Python worker,
 which then keeps it). Each side runs ``--repeat`` times and the best run counts. The last
 line is ``ratio=<spark rate / raw rate>``.
+
+``--modality image`` measures ``jobs/embed_media.py``'s image UDF against a plain torch loop
+(``encode_images``) on the same frames and cores instead (``bench/image_throughput.py``).
 """
 
 from __future__ import annotations
@@ -40,9 +44,21 @@ RUN_DATE = date(2026, 11, 1)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--texts", type=int, default=4000)
+    parser.add_argument(
+        "--modality",
+        choices=("text", "image"),
+        default="text",
+        help="image: keyframes through image_embedding.model (bench/image_throughput.py)",
+    )
+    parser.add_argument("--frames", type=int, default=512, help="--modality image: frames")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--root", default=None, help="scratch lakehouse (default: a temp dir)")
     args = parser.parse_args()
+    if args.modality == "image":
+        from image_throughput import image_throughput
+
+        image_throughput(args.frames, args.repeat, args.root)
+        return
 
     root = Path(args.root or tempfile.mkdtemp(prefix="embed-bench-"))
     cfg = load_config("local", root=root, overrides={"database": "embed_bench"})

@@ -16,6 +16,15 @@ from typing import Any
 
 import yaml
 
+from contentlake.modality_settings import (
+    BehaviourSettings,
+    FusionSettings,
+    ImageEmbeddingSettings,
+    behaviour_settings,
+    fusion_settings,
+    image_settings,
+)
+
 # conf/ installs as the package contentlake.conf (pyproject.toml), so a wheel finds it too.
 CONF_DIR = Path(resources.files("contentlake.conf"))
 PROFILES = ("local", "cluster", "gpu")
@@ -46,6 +55,10 @@ class SparkSettings:
     packages: tuple[str, ...]
     jars_excludes: tuple[str, ...]
     conf: dict[str, str] = field(default_factory=dict)
+    # The executors' Python environment (``make env-archive``): a path or any Hadoop URI,
+    # shipped as spark.archives=<it>#env; $CONTENTLAKE_ENV_ARCHIVE overrides it
+    # (contentlake.spark_settings.env_archive). None: executors use the driver's Python.
+    env_archive: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +138,46 @@ class EmbeddingSettings:
             )
 
 
+SHOT_DETECTORS = ("framediff", "transnetv2")
+KEYFRAME_FORMATS = ("png", "jpeg")
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    """Posters and videos of the catalogue (``jobs/extract_keyframes.py``, docs/media.md)."""
+
+    # Where relative and landing:// media URIs resolve: a local folder or any URI pyarrow.fs
+    # reads (hdfs://, s3://); None: paths.landing.
+    root: str | None = None
+    shot_detector: str = "framediff"
+    # framediff: a cut where the colour histograms of two frames differ by more than this
+    # (half the L1 distance, 0..1). transnetv2: the model's cut probability.
+    cut_threshold: float = 0.5
+    transnet_threshold: float = 0.5
+    min_shot_frames: int = 2
+    keyframes_per_shot: int = 1
+    max_keyframes_per_item: int = 8
+    # Only the first seconds of a long video are decoded: keyframes stay bounded in cost.
+    max_decode_seconds: float = 600.0
+    analysis_side: int = 96
+    keyframe_max_side: int = 224
+    keyframe_format: str = "png"
+    # Streams in another codec are refused with status unsupported_codec, even when FFmpeg
+    # could decode them: what the platform accepts is a choice, not FFmpeg's build.
+    supported_codecs: tuple[str, ...] = ("h264", "hevc", "vp8", "vp9", "av1", "mpeg4")
+    partitions: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.shot_detector not in SHOT_DETECTORS:
+            raise ValueError(
+                f"media.shot_detector must be one of {SHOT_DETECTORS}, got {self.shot_detector!r}"
+            )
+        if self.keyframe_format not in KEYFRAME_FORMATS:
+            raise ValueError(f"media.keyframe_format must be one of {KEYFRAME_FORMATS}")
+        if self.keyframes_per_shot < 1 or self.max_keyframes_per_item < 1:
+            raise ValueError("media.keyframes_per_shot and max_keyframes_per_item must be >= 1")
+
+
 @dataclass(frozen=True)
 class GateSettings:
     """What a staged snapshot must pass before CURRENT points at it (``index.gates``)."""
@@ -146,6 +199,7 @@ _INDEX_CHOICE_KEYS = (
     "latency_queries",
     "max_train_points",
     "driver_max_vectors",
+    "modality",
 )
 
 
@@ -169,6 +223,8 @@ class IndexSettings:
     # Above this many vectors the driver trains on a sample and Spark partitions add
     # the vectors (index_choice.add_in_partitions): it never holds them all at once.
     driver_max_vectors: int = 2_000_000
+    # Which vectors the snapshot indexes: fused (default), text, visual or behaviour.
+    modality: str = "fused"
 
     @property
     def chosen_by_measurement(self) -> bool:
@@ -252,6 +308,11 @@ class Config:
     evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)
     drift: DriftSettings = field(default_factory=DriftSettings)
     maintenance: MaintenanceSettings = field(default_factory=MaintenanceSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
+    # The modalities beside text and their fusion (contentlake/modality_settings.py).
+    image_embedding: ImageEmbeddingSettings = field(default_factory=ImageEmbeddingSettings)
+    behaviour: BehaviourSettings = field(default_factory=BehaviourSettings)
+    fusion: FusionSettings = field(default_factory=FusionSettings)
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -361,6 +422,13 @@ def _maintenance_settings(maintenance: dict[str, Any]) -> MaintenanceSettings:
     return MaintenanceSettings(**{**maintenance, "zorder_by": zorder})
 
 
+def _media_settings(media: dict[str, Any]) -> MediaSettings:
+    codecs = media.get("supported_codecs")
+    return MediaSettings(
+        **{**media, **({"supported_codecs": tuple(codecs)} if codecs is not None else {})}
+    )
+
+
 def _drift_settings(drift: dict[str, Any]) -> DriftSettings:
     warn = DriftThresholds(**(drift.get("warn") or {}))
     return DriftSettings(**{**drift, "warn": warn})
@@ -380,7 +448,12 @@ def _build(profile: str, raw: dict[str, Any], root: Path) -> Config:
             master=spark.get("master"),
             packages=tuple(spark.get("packages") or ()),
             jars_excludes=tuple(spark.get("jars_excludes") or ()),
-            conf={key: str(value) for key, value in (spark.get("conf") or {}).items()},
+            # {conf_dir}: the installed conf/ folder (the gpu profile's discovery script).
+            conf={
+                key: str(value).replace("{conf_dir}", str(CONF_DIR))
+                for key, value in (spark.get("conf") or {}).items()
+            },
+            env_archive=spark.get("env_archive"),
         ),
         ingest=IngestSettings(**raw.get("ingest", {})),
         embedding=EmbeddingSettings(
@@ -404,10 +477,14 @@ def _build(profile: str, raw: dict[str, Any], root: Path) -> Config:
         evaluation=EvaluationSettings(**raw.get("evaluation", {})),
         drift=_drift_settings(raw.get("drift") or {}),
         maintenance=_maintenance_settings(raw.get("maintenance") or {}),
+        media=_media_settings(raw.get("media") or {}),
         writes=WriteSettings(**raw.get("writes", {})),
         metastore=MetastoreSettings(
             kind=metastore.get("kind", "derby"),
             postgres=PostgresMetastore(**_without_secrets(metastore.get("postgres", {}))),
         ),
         sql_endpoint=SqlEndpointSettings(**_without_secrets(raw.get("sql_endpoint", {}))),
+        image_embedding=image_settings(raw.get("image_embedding")),
+        behaviour=behaviour_settings(raw.get("behaviour")),
+        fusion=fusion_settings(raw.get("fusion")),
     )

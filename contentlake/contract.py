@@ -51,4 +51,24 @@ CONTENT_COLUMNS = (
     "release_date",
     "updated_at",
     "series_id",
+    # Optional media references (docs/media.md): absent from a record means null.
+    "poster_uri",
+    "video_uri",
 )
+# The content columns that name media files, and the media kind each holds.
+MEDIA_URI_COLUMNS = {"poster_uri": "poster", "video_uri": "video"}
+# content_media_status.status: ok, or why the item's media gave no keyframes.
+MEDIA_STATUSES = (
+    "ok",
+    "missing_file",
+    "empty_file",
+    "invalid_uri",
+    "truncated",
+    "not_a_video",
+    "not_an_image",
+    "unsupported_codec",
+    "decode_error",
+    "no_frames",
+)
+# content_keyframes.kind: a poster image or a keyframe of the video.
+KEYFRAME_KINDS = ("poster", "keyframe")

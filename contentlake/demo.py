@@ -54,6 +54,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--start-date", type=date.fromisoformat, default=date(2026, 11, 1))
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--media-items",
+        type=int,
+        default=80,
+        help="day-one items with a poster and a short video (about 10 ms each to generate)",
+    )
+    parser.add_argument(
         "--migrate-to",
         metavar="MODEL",
         default=None,
@@ -282,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         users=args.users,
         events_per_day=args.events_per_day,
         seed=args.seed,
+        media_items=args.media_items,
     )
     from contentlake.session import build_spark
 

@@ -4,7 +4,11 @@ Layout written under a landing root (one folder per landing day)::
 
     catalog/date=YYYY-MM-DD/part-00000.jsonl   catalogue snapshot (day 1) or updates (later days)
     events/date=YYYY-MM-DD/part-00000.csv      viewer events of that day, with a header row
+    <source>/date=YYYY-MM-DD/_SUCCESS          the day's completion marker, written last
     _expected.json                             what was written, bad records counted by kind
+    media/video/<id>.mp4, media/poster/<id>.png  with ``media_items`` > 0: real media files
+                                               (``contentlake.sample_media`` says how their
+                                               signals are made: genre look, hidden style)
 
 The same :class:`SampleSpec` always gives byte-identical files, and every random draw comes
 from a ``random.Random`` seeded from the spec seed plus a label, so the data of one day does
@@ -25,6 +29,12 @@ Conventions the pipelines can rely on:
 * Each bad row has exactly one defect, and ``_expected.json`` counts them per kind. With
   ``bad_share`` 0 the files are clean; otherwise each file holds at least one of each kind
   (a file without good rows, e.g. ``events_per_day`` 0, gets no bad rows either).
+* Every item has a hidden ``style`` (:func:`item_style`, one of ``STYLES``) that no record
+  carries. With ``media_items`` > 0 the first ``media_items`` playable items of day 1 get a
+  ``poster_uri`` and a ``video_uri`` whose look follows genre and style (and, with
+  ``bad_share`` > 0, the last of them bad media, one of each kind); with ``style_share`` > 0
+  that share of sessions picks an item of the user's favourite style (:func:`user_style`).
+  Both default to 0, which writes exactly the files of a text-only catalogue.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ import hashlib
 import io
 import json
 import random
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from importlib import resources
@@ -46,6 +57,7 @@ from contentlake.contract import CONTENT_COLUMNS, CONTENT_TYPES, DEVICES, RAW_EV
 
 # Re-exported (the redundant alias says so): tests import the accepted values from here.
 from contentlake.contract import EVENT_TYPES as EVENT_TYPES
+from contentlake.landing_ready import LANDING_SOURCES, mark_complete
 
 SECONDS_PER_DAY = 86_400
 
@@ -94,6 +106,9 @@ _FAVOURITE_PICK_SHARE = 0.8  # sessions that start from one of the user's favour
 _PREFERRED_DEVICE_SHARE = 0.7
 _UPDATE_SHARE = 0.05  # existing items re-emitted on each later day
 _NEW_ITEM_SHARE = 0.02  # new items added on each later day
+
+# The hidden visual style of an item (contentlake.sample_media draws its texture from it).
+STYLES = ("stripes", "checker", "dots", "waves", "grain", "rings")
 
 
 @dataclass(frozen=True)
@@ -145,6 +160,12 @@ class SampleSpec:
     events_per_day: int = 5000  # approximate number of good events per day
     seed: int = 7
     bad_share: float = 0.02  # share of bad rows per file (at least one of each kind per day)
+    media_items: int = 0  # day-1 playable items given a poster and a video (sample_media)
+    style_share: float = 0.0  # share of sessions that follow the user's favourite style
+    # Share of items whose title, description and tags are written from another genre's
+    # words (a template blurb, a mis-filed synopsis); their genres stay true. Text then
+    # knows genre less than perfectly, as real catalogue text does (bench/modalities.py).
+    text_noise: float = 0.0
 
     def __post_init__(self) -> None:
         if self.items < 1 or self.days < 1 or self.users < 1:
@@ -153,6 +174,10 @@ class SampleSpec:
             raise ValueError("events_per_day must not be negative")
         if not 0 <= self.bad_share < 0.5:
             raise ValueError("bad_share must be in [0, 0.5)")
+        if self.media_items < 0 or not 0 <= self.style_share <= 1:
+            raise ValueError("media_items must be >= 0 and style_share in [0, 1]")
+        if not 0 <= self.text_noise <= 1:
+            raise ValueError("text_noise must be in [0, 1]")
 
     def landing_dates(self) -> list[date]:
         """The landing days, oldest first."""
@@ -184,6 +209,19 @@ class _Catalogue:
     series_ids: list[str] = field(default_factory=list)
     episode_counts: dict[str, int] = field(default_factory=dict)
     next_number: int = 1
+    seed: int = 0  # with text_noise: which items' words come from another genre
+    text_noise: float = 0.0
+
+    def word_genres(self, content_id: str, genres: list[str]) -> list[str]:
+        """The genres whose words describe the item: its own, or with ``text_noise`` a
+        random other primary genre. Drawn from a stream of its own (per item, so updates
+        keep the same words' genre), so text_noise 0 leaves every other draw unchanged."""
+        if self.text_noise <= 0:
+            return genres
+        rng = _rng(self.seed, "text-noise", content_id)
+        if rng.random() >= self.text_noise:
+            return genres
+        return [rng.choice([g for g in GENRES if g not in genres]), *genres[1:]]
 
     def allocate_id(self) -> str:
         if self.next_number >= GOOD_ID_LIMIT:
@@ -228,6 +266,16 @@ def _rng(seed: int, *labels: object) -> random.Random:
     text = ":".join([str(seed), *(str(label) for label in labels)])
     digest = hashlib.sha256(text.encode("utf-8")).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def item_style(seed: int, content_id: str) -> str:
+    """The hidden style of an item: its own seeded draw, independent of genre and text."""
+    return _rng(seed, "style", content_id).choice(STYLES)
+
+
+def user_style(seed: int, user_id: str) -> str:
+    """The style a user favours when ``style_share`` > 0 (independent of their genres)."""
+    return _rng(seed, "user-style", user_id).choice(STYLES)
 
 
 def _timestamp(day: date, second_of_day: int) -> str:
@@ -341,11 +389,13 @@ def _new_item(
         release = series_start + timedelta(days=rng.randint(0, (day - series_start).days))
         number = catalogue.episode_counts.get(series_id, 0) + 1
         catalogue.episode_counts[series_id] = number
-        title = f"{parent['title']} - Episode {number}: {_title(rng, GENRE_VOCABULARY[genres[0]])}"
+        words = catalogue.word_genres(content_id, genres)
+        title = f"{parent['title']} - Episode {number}: {_title(rng, GENRE_VOCABULARY[words[0]])}"
     else:
         genres = _pick_genres(rng)
         language = rng.choices(LANGUAGES, weights=_LANGUAGE_WEIGHTS)[0]
-        title = _title(rng, GENRE_VOCABULARY[genres[0]])
+        words = catalogue.word_genres(content_id, genres)
+        title = _title(rng, GENRE_VOCABULARY[words[0]])
 
     if content_type == "series":
         duration = SERIES_DURATION
@@ -357,9 +407,9 @@ def _new_item(
         "content_id": content_id,
         "content_type": content_type,
         "title": title,
-        "description": _description(rng, genres, content_type),
+        "description": _description(rng, words, content_type),
         "genres": genres,
-        "tags": _tags(rng, genres),
+        "tags": _tags(rng, words),
         "language": language,
         "duration_seconds": duration,
         "release_date": release.isoformat(),
@@ -372,11 +422,14 @@ def _new_item(
     return record
 
 
-def _updated_item(rng: random.Random, record: dict[str, Any], day: date) -> dict[str, Any]:
+def _updated_item(
+    rng: random.Random, catalogue: _Catalogue, record: dict[str, Any], day: date
+) -> dict[str, Any]:
     """A re-emitted item: same identity, new description and tags, later ``updated_at``."""
     updated = dict(record)
-    updated["description"] = _description(rng, record["genres"], record["content_type"])
-    updated["tags"] = _tags(rng, record["genres"])
+    words = catalogue.word_genres(record["content_id"], record["genres"])
+    updated["description"] = _description(rng, words, record["content_type"])
+    updated["tags"] = _tags(rng, words)
     updated["updated_at"] = _timestamp(day, rng.randrange(SECONDS_PER_DAY))
     return updated
 
@@ -391,7 +444,7 @@ def _catalog_day(
 
     existing = sorted(catalogue.records)
     update_ids = rng.sample(existing, max(1, round(_UPDATE_SHARE * len(existing))))
-    updates = [_updated_item(rng, catalogue.records[cid], day) for cid in update_ids]
+    updates = [_updated_item(rng, catalogue, catalogue.records[cid], day) for cid in update_ids]
     for record in updates:
         catalogue.records[record["content_id"]] = record
     new_count = max(1, round(_NEW_ITEM_SHARE * len(existing)))
@@ -501,11 +554,33 @@ def _genre_index(catalogue: _Catalogue) -> dict[str, tuple[list[str], list[float
     return index
 
 
+def _style_index(
+    catalogue: _Catalogue, seed: int
+) -> dict[str, tuple[list[str], list[float]]]:
+    """style -> (playable ids of that style, cumulative popularity weights)."""
+    index: dict[str, tuple[list[str], list[float]]] = {}
+    for content_id in sorted(catalogue.records):
+        if catalogue.records[content_id]["content_type"] not in PLAYABLE_TYPES:
+            continue
+        ids, cumulative = index.setdefault(item_style(seed, content_id), ([], []))
+        ids.append(content_id)
+        previous = cumulative[-1] if cumulative else 0.0
+        cumulative.append(previous + catalogue.popularity[content_id])
+    return index
+
+
 def _pick_item(
     rng: random.Random,
     user: UserProfile,
     index: dict[str, tuple[list[str], list[float]]],
+    style_pick: tuple[float, str, dict[str, tuple[list[str], list[float]]]] | None = None,
 ) -> str:
+    # Drawn only when styles matter, so that style_share 0 keeps the random stream unchanged.
+    if style_pick is not None and rng.random() < style_pick[0]:
+        _, style, by_style = style_pick
+        if style in by_style:
+            ids, cumulative = by_style[style]
+            return rng.choices(ids, cum_weights=cumulative)[0]
     if rng.random() < _FAVOURITE_PICK_SHARE:
         genre = rng.choice(user.favourite_genres)
     else:
@@ -522,18 +597,25 @@ def _event_day(
     users: list[UserProfile],
     day: date,
     target: int,
+    seed: int = 0,
+    style_share: float = 0.0,
 ) -> list[dict[str, str]]:
     """Good events of one day: whole sessions until about ``target`` rows, sorted by time."""
     index = _genre_index(catalogue)
     if not index or target <= 0:
         return []
+    by_style = _style_index(catalogue, seed) if style_share > 0 else {}
+    user_styles = {user.user_id: user_style(seed, user.user_id) for user in users}
     user_weights = list(accumulate(user.activity for user in users))
     raw: list[tuple[int, str, str, str, str, str]] = []
     while len(raw) < target:
         user = rng.choices(users, cum_weights=user_weights)[0]
-        content_id = _pick_item(rng, user, index)
+        style_pick = (style_share, user_styles[user.user_id], by_style) if by_style else None
+        content_id = _pick_item(rng, user, index, style_pick)
         record = catalogue.records[content_id]
         matches = bool(set(record["genres"]) & set(user.favourite_genres))
+        if by_style:  # an item of the user's style is watched as eagerly as a favourite genre
+            matches = matches or item_style(seed, content_id) == user_styles[user.user_id]
         use_preferred = rng.random() < _PREFERRED_DEVICE_SHARE
         device = user.device if use_preferred else rng.choice(DEVICES)
         steps = _session_steps(rng, record["duration_seconds"], matches)
@@ -657,7 +739,7 @@ def generate(landing_root: Path, spec: SampleSpec) -> dict[str, Any]:
     """
     landing_root = Path(landing_root)
     users = user_profiles(spec)
-    catalogue = _Catalogue()
+    catalogue = _Catalogue(seed=spec.seed, text_noise=spec.text_noise)
     bad_catalog_number = BAD_CATALOG_ID_BASE
     expected_days: dict[str, Any] = {}
 
@@ -666,6 +748,8 @@ def generate(landing_root: Path, spec: SampleSpec) -> dict[str, Any]:
         good_items, new_count, update_count = _catalog_day(
             rng, catalogue, day, first_day=offset == 0, items=spec.items
         )
+        if offset == 0 and spec.media_items:
+            media = _write_media(landing_root, spec, good_items)
         bad_rng = _rng(spec.seed, "catalog-bad", day.isoformat())
         catalog_bad = _bad_counts(bad_rng, CATALOG_BAD_KINDS, len(good_items), spec.bad_share)
         bad_lines = []
@@ -678,7 +762,9 @@ def generate(landing_root: Path, spec: SampleSpec) -> dict[str, Any]:
         _write_catalog(catalog_path(landing_root, day), lines)
 
         event_rng = _rng(spec.seed, "events", day.isoformat())
-        good_events = _event_day(event_rng, catalogue, users, day, spec.events_per_day)
+        good_events = _event_day(
+            event_rng, catalogue, users, day, spec.events_per_day, spec.seed, spec.style_share
+        )
         bad_rng = _rng(spec.seed, "events-bad", day.isoformat())
         event_bad = _bad_counts(bad_rng, EVENT_BAD_KINDS, len(good_events), spec.bad_share)
         stamp = day.strftime("%Y%m%d")
@@ -688,6 +774,10 @@ def generate(landing_root: Path, spec: SampleSpec) -> dict[str, Any]:
                 event_id = f"e{stamp}{len(good_events) + len(bad_events) + 1:07d}"
                 bad_events.append(_bad_event(kind, bad_rng, good_events, day, event_id))
         _write_events(events_path(landing_root, day), _scatter(bad_rng, good_events, bad_events))
+        # As a producer would: each source's day is marked complete once its file is in
+        # place, and the DAG's landing_ready sensor waits for these (landing_ready.py).
+        for source in LANDING_SOURCES:
+            mark_complete(landing_root, source, day)
 
         expected_days[day.isoformat()] = {
             "catalog": {
@@ -706,8 +796,23 @@ def generate(landing_root: Path, spec: SampleSpec) -> dict[str, Any]:
         }
 
     expected = {"spec": spec.to_json(), "days": expected_days}
+    if spec.media_items:
+        expected["media"] = media
     _write_text(expected_path(landing_root), json.dumps(expected, indent=2) + "\n")
     return expected
+
+
+def _write_media(
+    landing_root: Path, spec: SampleSpec, day_one_items: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Posters and videos for the first ``media_items`` playable items of day 1 (their
+    records gain ``poster_uri`` and ``video_uri`` in place)."""
+    # Imported here: media need numpy, PyAV and Pillow; the text-only generator does not.
+    from contentlake.sample_media import write_media
+
+    playable = [r for r in day_one_items if r["content_type"] in PLAYABLE_TYPES]
+    chosen = sorted(playable, key=lambda r: r["content_id"])[: spec.media_items]
+    return write_media(landing_root, spec.seed, chosen, with_bad=spec.bad_share > 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -733,6 +838,24 @@ def _parse_args(argv: list[str] | None) -> tuple[Path, SampleSpec]:
     parser.add_argument("--events-per-day", type=int, default=defaults.events_per_day)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--bad-share", type=float, default=defaults.bad_share)
+    parser.add_argument(
+        "--media-items",
+        type=int,
+        default=defaults.media_items,
+        help="day-1 playable items that get a poster and a short video (needs PyAV)",
+    )
+    parser.add_argument(
+        "--style-share",
+        type=float,
+        default=defaults.style_share,
+        help="share of sessions that follow the user's favourite visual style",
+    )
+    parser.add_argument(
+        "--text-noise",
+        type=float,
+        default=defaults.text_noise,
+        help="share of items described in another genre's words (their genres stay true)",
+    )
     args = parser.parse_args(argv)
     try:
         spec = SampleSpec(
@@ -743,6 +866,9 @@ def _parse_args(argv: list[str] | None) -> tuple[Path, SampleSpec]:
             events_per_day=args.events_per_day,
             seed=args.seed,
             bad_share=args.bad_share,
+            media_items=args.media_items,
+            style_share=args.style_share,
+            text_noise=args.text_noise,
         )
     except ValueError as error:
         parser.error(str(error))  # exits with status 2, like any other bad argument
@@ -752,8 +878,15 @@ def _parse_args(argv: list[str] | None) -> tuple[Path, SampleSpec]:
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point: generate the files and print one summary line per day."""
     out, spec = _parse_args(argv)
+    started = time.perf_counter()
     expected = generate(out, spec)
-    print(f"wrote {spec.days} landing day(s) under {out}")
+    seconds = time.perf_counter() - started
+    print(f"wrote {spec.days} landing day(s) under {out} in {seconds:.1f} s")
+    if media := expected.get("media"):
+        print(
+            f"  media: {media['items']} items, {len(media['videos'])} good videos, "
+            f"{len(media['bad_videos'])} bad videos, {len(media['bad_posters'])} bad posters"
+        )
     for day, counts in expected["days"].items():
         catalog, events = counts["catalog"], counts["events"]
         print(

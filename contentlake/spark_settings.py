@@ -6,13 +6,18 @@ time without loading Spark.
 
 from __future__ import annotations
 
+import os
 import sys
+from importlib import resources
 from pathlib import Path
+from urllib.parse import urlparse
 
 from contentlake.config import CONF_DIR, Config
 from contentlake.metastore import driver_jar_path, jdbc_url
 
-JOBS_DIR = Path(__file__).resolve().parent.parent / "jobs"
+# jobs/ installs as the package contentlake.jobs (pyproject.toml): in a wheel the scripts
+# are site-packages/contentlake/jobs/*.py, in an editable install the checkout's jobs/.
+JOBS_DIR = Path(resources.files("contentlake.jobs"))
 # Spark's console logging on the local profile: warnings only, without the per-table
 # metastore notices (see the file).
 LOG4J_CONF = CONF_DIR / "log4j2.properties"
@@ -22,6 +27,11 @@ DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 LINEAGE_EVENTS_FILE = "events.jsonl"
 OPENLINEAGE_LOCATION = "spark.openlineage.transport.location"
 METASTORE_PASSWORD = "spark.hadoop.javax.jdo.option.ConnectionPassword"
+# The executors' environment: `make env-archive` builds it, spark.archives ships it and
+# each executor unpacks it into its working directory under this name.
+ENV_ARCHIVE_VARIABLE = "CONTENTLAKE_ENV_ARCHIVE"
+ENV_ALIAS = "env"
+EXECUTOR_PYTHON = f"./{ENV_ALIAS}/bin/python"
 
 
 def spark_conf(cfg: Config) -> dict[str, str]:
@@ -46,6 +56,8 @@ def spark_conf(cfg: Config) -> dict[str, str]:
         # whichever python3 happens to be first on PATH.
         conf.setdefault("spark.pyspark.python", sys.executable)
         java_options.append(java_property("log4j2.configurationFile", LOG4J_CONF))
+    elif archive := env_archive(cfg):
+        conf.update(shipped_environment_conf(conf, archive))
     if java_options:
         # One JVM option string: the settings' own options first, then the derived ones.
         conf[DRIVER_JAVA_OPTIONS] = " ".join(
@@ -96,6 +108,42 @@ def postgres_metastore_conf(cfg: Config) -> dict[str, str]:
         # it names a copy kept with the metastore (`python -m contentlake.metastore up`).
         "spark.driver.extraClassPath": str(driver_jar_path(cfg)),
     }
+
+
+def env_archive(cfg: Config) -> str | None:
+    """Where the executors' environment archive is: ``$CONTENTLAKE_ENV_ARCHIVE``, else
+    ``spark.env_archive``; read when the command is built. A URI (``hdfs://``, ``s3a://``,
+    ``file:``...) is passed on as is; a plain path is made absolute, since spark-submit may
+    run from another folder than the one it was configured in."""
+    value = os.environ.get(ENV_ARCHIVE_VARIABLE) or cfg.spark.env_archive
+    if not value:
+        return None
+    if len(urlparse(value).scheme) > 1:
+        return value
+    return str(Path(value).expanduser().resolve())
+
+
+def shipped_environment_conf(conf: dict[str, str], archive: str) -> dict[str, str]:
+    """Spark settings that ship ``archive`` to every executor and run their Python from it.
+
+    Spark unpacks each ``spark.archives`` entry into the executor's working directory under
+    its ``#`` name, so ``./env/bin/python`` is the shipped interpreter on any worker; no
+    worker needs this project installed or the driver's interpreter. In client mode the
+    driver runs on the submitting machine, whose own interpreter (the one building this
+    command, which has the project installed) runs its Python; in cluster mode the driver
+    is in a container of the cluster and unpacks the archive like an executor.
+    Explicit settings in ``spark.conf`` win.
+    """
+    archives = [conf["spark.archives"]] if conf.get("spark.archives") else []
+    shipped = {
+        "spark.archives": ",".join([*archives, f"{archive}#{ENV_ALIAS}"]),
+        "spark.pyspark.python": conf.get("spark.pyspark.python", EXECUTOR_PYTHON),
+    }
+    if conf.get("spark.submit.deployMode", "client") == "client":
+        shipped["spark.pyspark.driver.python"] = conf.get(
+            "spark.pyspark.driver.python", sys.executable
+        )
+    return shipped
 
 
 def is_local(cfg: Config) -> bool:

@@ -69,6 +69,21 @@ def ensure_tables(spark: SparkSession, cfg: Config) -> None:
         for statement in sql_statements(path):
             _refuse_table_where_a_view_is_declared(spark, statement)
             spark.sql(statement)
+    _add_missing_columns(spark)
+
+
+# Columns declared after lakehouses were first created: CREATE TABLE IF NOT EXISTS leaves an
+# existing table as it was, so each is added here once (a metadata-only commit, then never
+# again). Table -> (column, type), in the DDL's order.
+ADDED_COLUMNS = {"content": (("poster_uri", "string"), ("video_uri", "string"))}
+
+
+def _add_missing_columns(spark: SparkSession) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        present = set(spark.table(table).columns)
+        missing = [f"{name} {kind}" for name, kind in columns if name not in present]
+        if missing:
+            spark.sql(f"alter table {table} add columns ({', '.join(missing)})")
 
 
 def _refuse_table_where_a_view_is_declared(spark: SparkSession, statement: str) -> None:

@@ -5,9 +5,16 @@ SETUP_JOB = "create_tables"
 # The daily pipeline, in dependency order (module names under jobs/).
 DAILY_JOBS = (
     "ingest_catalog",
+    # Posters and video keyframes of the catalogue's media (docs/media.md).
+    "extract_keyframes",
     "ingest_events",
     "build_features",
     "embed_content",
+    # The other modalities and their fusion (docs/multimodal.md); publish_index indexes
+    # the fused vectors by default.
+    "embed_media",
+    "embed_behaviour",
+    "fuse_vectors",
     "publish_index",
     # Last: it compares what build_features, embed_content and publish_index produced.
     "measure_drift",

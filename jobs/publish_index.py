@@ -20,7 +20,6 @@ import sys
 from datetime import date
 from typing import Any
 
-from contentlake.udfs.text_embedding import model_fingerprint
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -42,6 +41,8 @@ from contentlake.job_cli import job_main
 from contentlake.job_run import job_run
 from contentlake.job_runs import JobResult
 from contentlake.lineage import snapshot_inputs
+from contentlake.modality_settings import BEHAVIOUR, FUSED, TEXT, VISUAL
+from contentlake.modality_versions import indexed_model_version
 from contentlake.model_migration import (
     compare_models,
     genre_precision_not_worse,
@@ -61,6 +62,13 @@ from contentlake.tables import table_version
 from contentlake.transforms.relevance import held_out_window
 
 JOB = "publish_index"
+# The job that writes each index.modality's vectors.
+WRITER_JOBS = {
+    TEXT: "embed_content",
+    VISUAL: "embed_media",
+    BEHAVIOUR: "embed_behaviour",
+    FUSED: "fuse_vectors",
+}
 # Items whose neighbours are compared when the embedding model changed.
 MIGRATION_SAMPLE = 1000
 logger = logging.getLogger(__name__)
@@ -68,18 +76,18 @@ logger = logging.getLogger(__name__)
 
 def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = None) -> JobResult:
     with job_run(spark, cfg, JOB, run_date, run_id) as job:
-        settings = cfg.embedding
-        model_version = settings.model_version or model_fingerprint(settings.model)
+        modality = cfg.index.modality
         versions = {
             table: table_version(spark, table) for table in ("content_embeddings", "content")
         }
+        model_version = indexed_model_version(spark, cfg, modality, versions["content_embeddings"])
         items_df = indexed_items(spark, cfg, model_version, versions)
         with timed_stage(logger, "collect vectors"):
             vectors = collect_vectors(items_df, cfg.index)
         if not vectors.ids:
             raise JobFailed(
-                f"no {settings.modality} embeddings for model version {model_version}: "
-                "run embed_content first"
+                f"no {modality} embeddings for model version {model_version}: run "
+                f"{WRITER_JOBS.get(modality, 'embed_content')} first"
             )
         fingerprint = snapshot_fingerprint(
             vectors.ids,
@@ -88,7 +96,14 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
             index_recipe(cfg.index),
             cfg.index.metric,
         )
-        review = SnapshotReview(spark, cfg, run_date, vectors.model_versions, vectors.bad_vectors)
+        review = SnapshotReview(
+            spark,
+            cfg,
+            run_date,
+            vectors.model_versions,
+            vectors.bad_vectors,
+            fused_component_versions(spark, model_version) if modality == FUSED else {},
+        )
         with timed_stage(logger, "build, judge and publish snapshot"):
             try:
                 path = publish_snapshot(
@@ -107,9 +122,9 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
                         # The runs that wrote those versions: lineage back to landing files.
                         "inputs": snapshot_inputs(spark, cfg, versions),
                         "model": {
-                            "name": settings.model,
+                            "name": indexed_model_name(cfg, modality),
                             "version": model_version,
-                            "modality": settings.modality,
+                            "modality": modality,
                         },
                     },
                     min_self_recall=cfg.index.gates.min_self_recall,
@@ -160,12 +175,11 @@ def indexed_items(
 ) -> DataFrame:
     """The vectors of the configured model and modality, with the items' serving metadata,
     read at the versions the manifest records."""
-    settings = cfg.embedding
     vectors_df = (
         spark.read.option("versionAsOf", versions["content_embeddings"])
         .table("content_embeddings")
         .filter(
-            (F.col("modality") == settings.modality) & (F.col("model_version") == model_version)
+            (F.col("modality") == cfg.index.modality) & (F.col("model_version") == model_version)
         )
         .select("content_id", "input_hash", "model_version", "embedding")
     )
@@ -189,12 +203,15 @@ class SnapshotReview:
         run_date: date,
         versions: list[str],
         bad_vectors: GateResult | None = None,
+        component_versions: dict[str, list[str]] | None = None,
     ):
         self.spark = spark
         self.cfg = cfg
         self.run_date = run_date
         self.model_versions = versions
         self.bad_vectors = bad_vectors
+        # For fused vectors: each fused modality's model versions over the indexed items.
+        self.component_versions = component_versions or {}
         self.window = held_out_window(run_date, cfg.evaluation.window_days)
         self.served = current_snapshot_name(cfg.paths.snapshots)
         self.evaluated: dict[str, dict[str, Any]] = {}
@@ -219,7 +236,9 @@ class SnapshotReview:
                 self.evaluated[name]["model_version"] = model_version_of(snapshot.manifest)
         mine = self.evaluated[staged.manifest["snapshot"]]
         results = [
-            gates.one_model_version({self.cfg.embedding.modality: self.model_versions}),
+            gates.one_model_version(
+                {self.cfg.index.modality: self.model_versions, **self.component_versions}
+            ),
             gates.vector_count(
                 staged.index.ntotal,
                 served.index.ntotal if served is not None else None,
@@ -267,6 +286,32 @@ class SnapshotReview:
                 self.window,
                 self.model_versions[0] if self.model_versions else None,
             )
+
+
+def indexed_model_name(cfg: Config, modality: str) -> str:
+    return {
+        TEXT: cfg.embedding.model,
+        VISUAL: cfg.image_embedding.model,
+        BEHAVIOUR: "als-implicit",
+        FUSED: "fusion",
+    }[modality]
+
+
+def fused_component_versions(spark: SparkSession, model_version: str) -> dict[str, list[str]]:
+    """``fused/<modality>`` -> the model versions of that block over the fused vectors of
+    ``model_version`` (content_fused_sources): the one-model-version gate refuses a snapshot
+    whose fused vectors were made from different text, image or behaviour models."""
+    rows = (
+        spark.table("content_fused_sources")
+        .filter(F.col("model_version") == model_version)
+        .select(F.explode("modality_versions").alias("modality", "version"))
+        .distinct()
+        .collect()
+    )
+    found: dict[str, list[str]] = {}
+    for row in rows:
+        found.setdefault(f"fused/{row['modality']}", []).append(row["version"])
+    return found
 
 
 def _genres(snapshot: Snapshot) -> list[list[str] | None]:

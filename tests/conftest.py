@@ -90,15 +90,75 @@ def second_tiny_model_path(tmp_path_factory) -> str:
     return save_tiny_model(tmp_path_factory.mktemp("tiny-bert-2"), seed=1)
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tiny_model_path) -> dict:
-    """Config overrides that make a lakehouse embed with the tiny model."""
-    return {"embedding": {"model": tiny_model_path}}
+def save_tiny_clip(folder: Path, seed: int = 0) -> str:
+    """A 2-layer, 32-wide CLIP vision tower on 32x32 images with ``seed``-ed random
+    weights, saved under ``folder``; returns its ``image_embedding.model`` name."""
+    import torch
+    from transformers import CLIPVisionConfig, CLIPVisionModel
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    config = CLIPVisionConfig(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        image_size=32,
+        patch_size=8,
+    )
+    torch.manual_seed(seed)
+    CLIPVisionModel(config).save_pretrained(folder)
+    return f"hf:{folder}"
 
 
 @pytest.fixture(scope="session")
-def tiny_model_conf(tiny_model_path, tmp_path_factory) -> Path:
+def tiny_image_model(tmp_path_factory) -> str:
+    """The tiny image model every pipeline test embeds keyframes with; only one test in
+    ``tests/unit/test_image_embedding.py`` runs the real EfficientNet-Lite0."""
+    return save_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_path, tiny_image_model) -> dict:
+    """Config overrides that make a lakehouse embed with the tiny models."""
+    return {
+        "embedding": {"model": tiny_model_path},
+        "image_embedding": {"model": tiny_image_model},
+    }
+
+
+@pytest.fixture(scope="session")
+def tiny_model_conf(tiny_model_path, tiny_image_model, tmp_path_factory) -> Path:
     """The same, as a ``$CONTENTLAKE_CONF`` overlay for jobs run in other processes."""
     path = tmp_path_factory.mktemp("conf") / "tiny_model.yaml"
-    path.write_text(f"embedding:\n  model: {tiny_model_path}\n")
+    path.write_text(
+        f"embedding:\n  model: {tiny_model_path}\n"
+        f"image_embedding:\n  model: {tiny_image_model}\n"
+    )
     return path
+
+
+@pytest.fixture(scope="session")
+def env_archive():
+    """The wheel installed with its ``pipeline`` extra into a fresh venv outside the source
+    tree, and that venv packed for the executors (``make env-archive``): built once (about
+    1.5 minutes), then reused while the wheel's content is unchanged."""
+    from contentlake.env_archive import build
+
+    return build()
+
+
+@pytest.fixture(scope="session")
+def standalone_cluster(tmp_path_factory):
+    """A Spark standalone master and two workers (one core each) on loopback
+    (``contentlake.standalone_cluster``), for every test that submits to a real cluster:
+    its ``master_url`` for ``--master`` or the ``spark_default`` connection, its
+    ``work_dirs`` where the executors' stderr is."""
+    from contentlake import standalone_cluster
+
+    state_dir = tmp_path_factory.mktemp("standalone")
+    state = standalone_cluster.up(state_dir, workers=2, cores=1, memory="2g")
+    try:
+        yield state
+    finally:
+        standalone_cluster.down(state_dir)

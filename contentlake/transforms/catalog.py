@@ -34,6 +34,8 @@ CATALOG_JSON_SCHEMA = T.StructType(
         T.StructField("release_date", T.StringType()),
         T.StructField("updated_at", T.StringType()),
         T.StructField("series_id", T.StringType()),
+        T.StructField("poster_uri", T.StringType()),
+        T.StructField("video_uri", T.StringType()),
     ]
 )
 
@@ -49,6 +51,8 @@ JSON_TYPE_CHECKED = {
     "description": TEXT_JSON_TYPES,
     "language": TEXT_JSON_TYPES,
     "series_id": TEXT_JSON_TYPES,
+    "poster_uri": TEXT_JSON_TYPES,
+    "video_uri": TEXT_JSON_TYPES,
     "genres": TEXT_ARRAY_JSON_TYPES,
     "tags": TEXT_ARRAY_JSON_TYPES,
 }
@@ -95,6 +99,9 @@ def with_typed_content_columns(parsed_df: DataFrame) -> DataFrame:
         parse_iso_date(F.col("raw.release_date")).alias("release_date"),
         parse_iso_timestamp(F.col("raw.updated_at")).alias("updated_at"),
         F.lower(F.trim("raw.series_id")).alias("series_id"),
+        # A blank media URI names no file: it reads as absent, not as a broken reference.
+        F.nullif(F.trim("raw.poster_uri"), F.lit("")).alias("poster_uri"),
+        F.nullif(F.trim("raw.video_uri"), F.lit("")).alias("video_uri"),
     )
 
 
@@ -128,6 +135,8 @@ def with_catalog_reject_reason(
         ("invalid_series_id", wrong_json_type("series_id")),
         ("invalid_genres", wrong_json_type("genres")),
         ("invalid_tags", wrong_json_type("tags")),
+        ("invalid_poster_uri", wrong_json_type("poster_uri")),
+        ("invalid_video_uri", wrong_json_type("video_uri")),
         (
             "invalid_duration",
             is_unparseable(F.col("raw.duration_seconds"), F.col("duration_seconds")),

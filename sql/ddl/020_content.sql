@@ -11,6 +11,9 @@ create table if not exists content (
   release_date date,
   updated_at timestamp not null,
   series_id string,
+  -- Optional media references, resolved by extract_keyframes (docs/media.md).
+  poster_uri string,
+  video_uri string,
   _ingest_date date not null
 )
 using delta

@@ -17,7 +17,8 @@ from contentlake.sample_data import SampleSpec, catalog_path, load_expected
 from contentlake.tables import SQL_DIR, sql_statements
 
 ANALYST_DIR = SQL_DIR / "analyst"
-SPEC = SampleSpec(items=40, days=2, users=30, events_per_day=300, seed=11)
+# With media for a few items, one bad file of each kind among them (docs/media.md).
+SPEC = SampleSpec(items=40, days=2, users=30, events_per_day=300, seed=11, media_items=8)
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +96,20 @@ def test_every_check_ran_and_none_failed(spark, pipeline):
 def test_snapshot_answers_nearest_neighbour_queries_with_the_right_ids(spark, pipeline):
     cfg, _ = pipeline
     snapshot = load_snapshot(cfg.paths.snapshots)
-    embeddings = spark.table(f"{cfg.database}.content_embeddings").orderBy("content_id").collect()
+    model = snapshot.manifest["model"]
+    # The default index serves the fused vectors: one per embedded item, media or not.
+    assert (cfg.index.modality, model["modality"]) == ("fused", "fused")
+    table = spark.table(f"{cfg.database}.content_embeddings")
+    embeddings = (
+        table.filter((F.col("modality") == "fused") & (F.col("model_version") == model["version"]))
+        .orderBy("content_id")
+        .collect()
+    )
     ids = [row.content_id for row in embeddings]
     vectors = np.array([row.embedding for row in embeddings], dtype=np.float32)
+    text_ids = sorted(r.content_id for r in table.filter(F.col("modality") == "text").collect())
 
-    assert snapshot.ids == ids
+    assert snapshot.ids == ids == text_ids
     assert snapshot.manifest["vector_count"] == len(ids)
     # Each item's exact top 10 (itself excluded) against what the published index finds.
     exact = np.argsort(-(vectors @ vectors.T), axis=1)[:, 1:11]
@@ -247,8 +257,10 @@ def test_the_served_snapshot_passed_every_gate_and_its_evaluation_is_recorded(sp
     embeddings = f"{cfg.database}.content_embeddings"
     built_from = manifest["inputs"][embeddings]
     assert built_from["version"] == manifest["source_tables"][embeddings]["version"]
-    assert built_from["job"] == "embed_content"
-    assert built_from["run_id"] in {f"demo__{day}" for day in SPEC.landing_dates()}
+    # The last write before publishing: the second day's fusion (its new events refit the
+    # behaviour vectors, so every fused vector changed).
+    assert built_from["job"] == "fuse_vectors"
+    assert built_from["run_id"] == f"demo__{SPEC.landing_dates()[-1].isoformat()}"
     recorded = (
         spark.table(f"{cfg.database}.retrieval_eval")
         .where(F.col("snapshot") == snapshot.path.name)

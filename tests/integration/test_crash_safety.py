@@ -212,9 +212,14 @@ def test_a_job_killed_mid_write_and_rerun_leaves_what_a_clean_run_leaves(
         overrides={
             "database": "t_crash_clean",
             "paths": {"landing": str(root / "landing")},
+            # The jobs killed here end with the text vectors; the fused ones have their own
+            # suite (tests/integration/test_multimodal_jobs.py).
+            "index": {"modality": "text"},
             **tiny_model,
         },
     )
+    text_conf = tmp_path / "text_index.yaml"
+    text_conf.write_text(tiny_model_conf.read_text() + "index:\n  modality: text\n")
     spark.sql("drop database if exists t_crash_clean cascade")
     ensure_tables(spark, clean_cfg)
     # The same jobs the crashed lakehouse runs (measure_drift is not killed here yet).
@@ -232,7 +237,7 @@ def test_a_job_killed_mid_write_and_rerun_leaves_what_a_clean_run_leaves(
     kills = {}
     recover = ["create_tables"]  # the first process creates the tables, as the DAG does
     for job, stage, table in CRASHES:
-        process = JobProcess(root, [*recover, job], tiny_model_conf)
+        process = JobProcess(root, [*recover, job], text_conf)
         folder = warehouse / table if table else None
         kills[job] = kill_mid_stage(process, stage, folder)
         assert not kills[job]["stage_finished"], (job, kills[job])
@@ -242,7 +247,7 @@ def test_a_job_killed_mid_write_and_rerun_leaves_what_a_clean_run_leaves(
             assert state in ("absent", "0:0", clean[target]), (job, target, state)
         assert published(root / "snapshots") <= published(clean_cfg.paths.snapshots)
         recover = [job]
-    JobProcess(root, recover, tiny_model_conf).finish()
+    JobProcess(root, recover, text_conf).finish()
 
     print("kills:", kills)
     assert hash_lake(crashed_read, ACROSS_ROOTS) == hash_lake(clean_read, ACROSS_ROOTS)

@@ -72,7 +72,11 @@ def lake(spark, tmp_path_factory, tiny_model):
     cfg = load_config(
         "local",
         root=tmp_path_factory.mktemp("lineage"),
-        overrides={"database": DATABASE, "index": {"factory": "Flat"}, **tiny_model},
+        overrides={
+            "database": DATABASE,
+            "index": {"factory": "Flat", "modality": "text"},
+            **tiny_model,
+        },
     )
     generate(cfg.paths.landing, SPEC)
     day_1, day_2 = SPEC.landing_dates()

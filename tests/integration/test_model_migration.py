@@ -57,7 +57,8 @@ def with_model(cfg, version: str):
         overrides={
             "database": cfg.database,
             "embedding": {"model": "any", "model_version": version},
-            "index": {"factory": "Flat"},
+            # Text model versions are what this suite migrates between.
+            "index": {"factory": "Flat", "modality": "text"},
         },
     )
 
@@ -114,7 +115,11 @@ def test_two_real_models_embed_beside_each_other_and_one_serves(
         return load_config(
             profile="local",
             root=catalogue.paths.root,
-            overrides={"database": catalogue.database, "embedding": {"model": model}},
+            overrides={
+                "database": catalogue.database,
+                "embedding": {"model": model},
+                "index": {"modality": "text"},
+            },
         )
 
     old, new = config(tiny_model_path), config(second_tiny_model_path)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from contentlake.config import deep_merge, load_config, validate_identifier
+from contentlake.config import CONF_DIR, deep_merge, load_config, validate_identifier
 from contentlake.spark_settings import (
     LOG4J_CONF,
     java_property,
@@ -21,7 +21,13 @@ def test_profiles_overlay_base_key_by_key(tmp_path):
     assert local.spark.conf["spark.sql.shuffle.partitions"] == "4"
     assert cluster.spark.master is None
     assert cluster.spark.conf["spark.sql.shuffle.partitions"] == "400"
-    assert gpu.embedding.device == "cuda"
+    # The gpu profile: each task's device comes from its GPU address (udfs/devices.py),
+    # found by the discovery script shipped in conf/gpu/.
+    assert gpu.embedding.device == "auto"
+    assert gpu.spark.conf["spark.task.resource.gpu.amount"] == "1"
+    discovery = gpu.spark.conf["spark.executor.resource.gpu.discoveryScript"]
+    assert discovery == str(CONF_DIR / "gpu" / "discover_gpus.sh")
+    assert Path(discovery).is_file()
     # Keys a profile does not mention come from base.yaml.
     assert gpu.spark.conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
     assert local.spark.packages == (

@@ -32,6 +32,23 @@ def test_backfill_runs_every_job_for_every_date_in_order(tmp_path, capsys):
         assert option(command, "--root") == str(tmp_path.resolve())
 
 
+def test_one_application_submits_the_whole_range_once(tmp_path, capsys):
+    argv = ["daily", "--start", "2026-11-01", "--end", "2026-11-03", "--root", str(tmp_path)]
+    assert main([*argv, "--one-application", "--dry-run"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    command = shlex.split(line)
+    application = command.index(next(arg for arg in command if arg.endswith(".py")))
+    assert Path(command[application]).name == "backfill.py"
+    assert command[application + 1 :] == [
+        "--profile", "local",
+        "--start", "2026-11-01", "--end", "2026-11-03",
+        "--root", str(tmp_path.resolve()),
+    ]  # fmt: skip
+    with pytest.raises(SystemExit):
+        main(["ingest_events", "--run-date", "2026-11-01", "--one-application", "--dry-run"])
+    assert "--one-application goes with daily" in capsys.readouterr().err
+
+
 def test_a_date_or_a_range_is_required(capsys):
     with pytest.raises(SystemExit):
         main(["ingest_events", "--dry-run"])

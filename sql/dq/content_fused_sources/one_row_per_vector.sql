@@ -1,0 +1,6 @@
+-- severity: fail
+-- description: one provenance row per fused vector (content_id and model version)
+select content_id, model_version, count(*) as copies
+from content_fused_sources
+group by content_id, model_version
+having count(*) > 1
