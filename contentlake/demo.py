@@ -23,6 +23,13 @@ from contentlake.config import Config, load_config
 from contentlake.errors import JobFailed
 from contentlake.index_snapshot import load_snapshot, read_manifest
 from contentlake.job_runs import JobResult
+from contentlake.modality_neighbours import (
+    neighbour_lines,
+    neighbours_by_modality,
+    pick_items,
+    read_modality_vectors,
+)
+from contentlake.modality_settings import INDEXABLE
 from contentlake.observability import configure_logging, display_path
 from contentlake.pipeline import run_daily
 from contentlake.report import write_pipeline_report
@@ -213,6 +220,22 @@ def show_results(spark: SparkSession, cfg: Config, results: list[JobResult]) -> 
         for other, score in snapshot.similar_to(content_id, k=5):
             other_title, other_genres = titles.get(other, ("?", ""))
             print(f"    {score:.3f}  {other} {other_title!r} [{other_genres}]")
+    show_modality_neighbours(spark, cfg, titles)
+
+
+def show_modality_neighbours(
+    spark: SparkSession, cfg: Config, titles: dict[str, tuple[str, str]], items: int = 3
+) -> None:
+    """For a few items having every modality: their 5 nearest items by text, by look, by
+    behaviour and fused (exact cosine over content_embeddings, on the driver)."""
+    vectors = read_modality_vectors(spark, cfg, INDEXABLE)
+    queries = pick_items(vectors, items)
+    print("\n=== Neighbours by modality (5 nearest by cosine in each one's vectors) ===")
+    counts = ", ".join(f"{modality} {len(found.ids)}" for modality, found in vectors.items())
+    print(f"  items with vectors: {counts}")
+    describe = {cid: f"{title!r} [{genres}]" for cid, (title, genres) in titles.items()}
+    for line in neighbour_lines(neighbours_by_modality(vectors, queries, 5), queries, describe):
+        print(line)
 
 
 def show_index_choice(index: dict) -> None:

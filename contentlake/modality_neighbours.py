@@ -42,9 +42,7 @@ class ModalityVectors:
         # Not cached on the frozen instance: building it is cheap next to a matrix product.
         return {content_id: n for n, content_id in enumerate(self.ids)}
 
-    def nearest(
-        self, queries: Sequence[str], k: int
-    ) -> dict[str, list[tuple[str, float]]]:
+    def nearest(self, queries: Sequence[str], k: int) -> dict[str, list[tuple[str, float]]]:
         """Each query item's ``k`` nearest other items by cosine, best first, as
         ``(content_id, cosine)``; ties go to the smaller id (a stable order, not an
         accident of the sort). Queries without a vector here are left out."""
@@ -85,6 +83,37 @@ def genre_precision(
         for query, found in neighbours.items()
     ]
     return sum(shares) / len(shares) if shares else None
+
+
+def pick_items(vectors: Mapping[str, ModalityVectors], count: int) -> list[str]:
+    """``count`` items that have a vector in every modality given that has any, evenly
+    spread over their sorted ids (the same items run after run), fewer when fewer do."""
+    present = [set(found.ids) for found in vectors.values() if found.ids]
+    shared = sorted(set.intersection(*present)) if present else []
+    step = max(len(shared) // max(count, 1), 1)
+    return shared[::step][:count]
+
+
+MODALITY_LABELS = {"text": "by text", "visual": "by look", "behaviour": "by behaviour"}
+
+
+def neighbour_lines(
+    neighbours: Mapping[str, Mapping[str, Sequence[tuple[str, float]]]],
+    queries: Sequence[str],
+    describe: Mapping[str, str],
+) -> list[str]:
+    """The demo's printout: per query, its description, then per modality its neighbours
+    (cosine, id, description; ``?`` for an id ``describe`` lacks)."""
+    lines = []
+    for query in queries:
+        lines += ["", f"  {query} {describe.get(query, '?')}"]
+        for modality, found in neighbours.items():
+            lines.append(f"    {MODALITY_LABELS.get(modality, modality)}:")
+            for other, score in found.get(query, []):
+                lines.append(f"      {score:.3f}  {other} {describe.get(other, '?')}")
+            if query not in found:
+                lines.append("      (no vector)")
+    return lines
 
 
 def read_modality_vectors(spark, cfg, modalities: Sequence[str]) -> dict[str, ModalityVectors]:

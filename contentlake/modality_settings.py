@@ -142,9 +142,12 @@ def behaviour_model_version(settings: BehaviourSettings) -> str:
 
 
 def fused_model_version(settings: FusionSettings, component_versions: dict[str, str]) -> str:
-    """The fused vectors' version: the fusion recipe and every fused modality's version, so
-    a new text, image or behaviour model gives new fused vectors beside the old ones."""
+    """The fused vectors' version: the fusion recipe and the version of every modality
+    present (``component_versions``), so a new text, image or behaviour model, or a modality
+    that appears or disappears (the vector's layout changes), gives new fused vectors beside
+    the old ones. A configured modality with no vectors at all (a catalogue without media)
+    is simply not part of it."""
     if settings.model_version:
         return settings.model_version
-    parts = [f"{m}={component_versions[m]}" for m in settings.used]
+    parts = [f"{m}={component_versions[m]}" for m in settings.used if m in component_versions]
     return settings_fingerprint("fusion", settings, *parts)

@@ -214,14 +214,29 @@ class _Catalogue:
 
     def word_genres(self, content_id: str, genres: list[str]) -> list[str]:
         """The genres whose words describe the item: its own, or with ``text_noise`` a
-        random other primary genre. Drawn from a stream of its own (per item, so updates
-        keep the same words' genre), so text_noise 0 leaves every other draw unchanged."""
+        random other primary genre (drawn per item, so its updates keep it)."""
         if self.text_noise <= 0:
             return genres
         rng = _rng(self.seed, "text-noise", content_id)
         if rng.random() >= self.text_noise:
             return genres
         return [rng.choice([g for g in GENRES if g not in genres]), *genres[1:]]
+
+    def reword(self, record: dict[str, Any], new_title: bool = True) -> None:
+        """Rewrite a noisy item's description, tags and (own part of the) title in its
+        word genres. From streams of their own, after the clean words were drawn: the
+        catalogue's other draws and the events stay what they are without the noise."""
+        words = self.word_genres(record["content_id"], record["genres"])
+        if words == record["genres"]:
+            return
+        rng = _rng(self.seed, "text-noise-words", record["content_id"], record["updated_at"])
+        if new_title:
+            # An episode keeps "<series title> - Episode n: " and rewords its own part.
+            head, colon, _ = record["title"].rpartition(": ")
+            title = _title(rng, GENRE_VOCABULARY[words[0]])
+            record["title"] = head + colon + title if record["series_id"] else title
+        record["description"] = _description(rng, words, record["content_type"])
+        record["tags"] = _tags(rng, words)
 
     def allocate_id(self) -> str:
         if self.next_number >= GOOD_ID_LIMIT:
@@ -389,13 +404,11 @@ def _new_item(
         release = series_start + timedelta(days=rng.randint(0, (day - series_start).days))
         number = catalogue.episode_counts.get(series_id, 0) + 1
         catalogue.episode_counts[series_id] = number
-        words = catalogue.word_genres(content_id, genres)
-        title = f"{parent['title']} - Episode {number}: {_title(rng, GENRE_VOCABULARY[words[0]])}"
+        title = f"{parent['title']} - Episode {number}: {_title(rng, GENRE_VOCABULARY[genres[0]])}"
     else:
         genres = _pick_genres(rng)
         language = rng.choices(LANGUAGES, weights=_LANGUAGE_WEIGHTS)[0]
-        words = catalogue.word_genres(content_id, genres)
-        title = _title(rng, GENRE_VOCABULARY[words[0]])
+        title = _title(rng, GENRE_VOCABULARY[genres[0]])
 
     if content_type == "series":
         duration = SERIES_DURATION
@@ -407,29 +420,27 @@ def _new_item(
         "content_id": content_id,
         "content_type": content_type,
         "title": title,
-        "description": _description(rng, words, content_type),
+        "description": _description(rng, genres, content_type),
         "genres": genres,
-        "tags": _tags(rng, words),
+        "tags": _tags(rng, genres),
         "language": language,
         "duration_seconds": duration,
         "release_date": release.isoformat(),
         "updated_at": _timestamp(day, rng.randrange(SECONDS_PER_DAY)),
         "series_id": series_id,
     }
+    catalogue.reword(record)
     catalogue.records[content_id] = record
     # Pareto popularity: a few hits draw most of the views, like a real catalogue.
     catalogue.popularity[content_id] = rng.paretovariate(1.2)
     return record
 
 
-def _updated_item(
-    rng: random.Random, catalogue: _Catalogue, record: dict[str, Any], day: date
-) -> dict[str, Any]:
+def _updated_item(rng: random.Random, record: dict[str, Any], day: date) -> dict[str, Any]:
     """A re-emitted item: same identity, new description and tags, later ``updated_at``."""
     updated = dict(record)
-    words = catalogue.word_genres(record["content_id"], record["genres"])
-    updated["description"] = _description(rng, words, record["content_type"])
-    updated["tags"] = _tags(rng, words)
+    updated["description"] = _description(rng, record["genres"], record["content_type"])
+    updated["tags"] = _tags(rng, record["genres"])
     updated["updated_at"] = _timestamp(day, rng.randrange(SECONDS_PER_DAY))
     return updated
 
@@ -444,8 +455,9 @@ def _catalog_day(
 
     existing = sorted(catalogue.records)
     update_ids = rng.sample(existing, max(1, round(_UPDATE_SHARE * len(existing))))
-    updates = [_updated_item(rng, catalogue, catalogue.records[cid], day) for cid in update_ids]
+    updates = [_updated_item(rng, catalogue.records[cid], day) for cid in update_ids]
     for record in updates:
+        catalogue.reword(record, new_title=False)
         catalogue.records[record["content_id"]] = record
     new_count = max(1, round(_NEW_ITEM_SHARE * len(existing)))
     new_rows = [_new_item(rng, catalogue, day, back_catalogue=False) for _ in range(new_count)]

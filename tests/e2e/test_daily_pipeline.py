@@ -121,6 +121,27 @@ def test_snapshot_answers_nearest_neighbour_queries_with_the_right_ids(spark, pi
     assert recall == pytest.approx(figures[chosen]["recall_at_10"], abs=0.05)
 
 
+def test_items_with_bad_media_keep_their_other_modalities_in_the_fused_vectors(spark, pipeline):
+    cfg, _ = pipeline
+    media = load_expected(cfg.paths.landing)["media"]
+    bad = set(media["bad_videos"]) | set(media["bad_posters"])
+    version = load_snapshot(cfg.paths.snapshots).manifest["model"]["version"]
+    sources = spark.table(f"{cfg.database}.content_fused_sources").filter(
+        F.col("model_version") == version
+    )
+    visual = {
+        r.content_id: ("visual" in r.modalities, "visual" in r.imputed) for r in sources.collect()
+    }
+    text = spark.table(f"{cfg.database}.content_embeddings").filter(F.col("modality") == "text")
+
+    # One bad file of each kind, each item with a good other file: its own visual vector
+    # (from the poster or the video that decoded), its text, and a fused vector; every
+    # item without media has its visual block filled from its group.
+    assert len(bad) == 6 and bad <= set(media["styles"])
+    with_media = {r.content_id: r.content_id in media["styles"] for r in text.collect()}
+    assert visual == {cid: (has, not has) for cid, has in with_media.items()}
+
+
 def test_the_published_index_is_the_smallest_candidate_meeting_the_target(pipeline):
     cfg, _ = pipeline
     index = load_snapshot(cfg.paths.snapshots).manifest["index"]

@@ -1,22 +1,47 @@
-"""extract_keyframes on generated media: exact shots, bad media reasons, incremental reruns."""
+"""extract_keyframes on generated media: exact shots, bad media reasons, incremental reruns.
+
+The lakehouse is built once for the module, and ``content`` is written straight from the
+generated catalogue: ingesting it (ingest_catalog) and embedding the text of items with bad
+media are covered end to end by tests/e2e/test_daily_pipeline.py, on media of its own.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import datetime
 
 import pytest
 from chispa import assert_df_equality
-from contentlake.jobs import embed_content, extract_keyframes, ingest_catalog
+from contentlake.jobs import extract_keyframes
 from pyspark.sql import functions as F
 
 from contentlake.config import load_config
-from contentlake.sample_data import SampleSpec, generate
+from contentlake.sample_data import GOOD_ID_LIMIT, SampleSpec, catalog_path, generate
 from contentlake.sample_media import FPS
 from contentlake.tables import ensure_tables, table_version
 
 # 10 media items: 5 good videos (one with a bad poster) and one bad video of each kind.
 SPEC = SampleSpec(items=16, days=1, users=5, events_per_day=20, seed=3, media_items=10)
 DAY = SPEC.start_date
+CONTENT_COLUMNS = ("content_id", "content_type", "title", "genres", "poster_uri", "video_uri")
+
+
+def landed_content(spark, landing):
+    """The day's good catalogue records as ``content`` rows (what ingest_catalog keeps)."""
+    rows = []
+    for line in catalog_path(landing, DAY).read_text().splitlines():
+        try:
+            record = json.loads(line)
+            good = int(record["content_id"][1:]) < GOOD_ID_LIMIT
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue
+        if good:
+            updated = datetime.fromisoformat(record["updated_at"].replace("Z", "+00:00"))
+            values = {column: record.get(column) for column in CONTENT_COLUMNS}
+            rows.append({**values, "updated_at": updated, "_ingest_date": DAY})
+    schema = spark.table("content").schema
+    return spark.createDataFrame([tuple(r.get(f.name) for f in schema) for r in rows], schema)
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +54,9 @@ def lake(spark, tmp_path_factory, tiny_model):
     )
     expected = generate(cfg.paths.landing, SPEC)["media"]
     ensure_tables(spark, cfg)
-    ingest_catalog.run(spark, cfg, DAY)
+    spark.catalog.setCurrentDatabase(cfg.database)
+    landed_content(spark, cfg.paths.landing).writeTo("content").append()
     result = extract_keyframes.run(spark, cfg, DAY)
-    embed_content.run(spark, cfg, DAY)
     return cfg, expected, result
 
 
@@ -74,33 +99,50 @@ def test_every_bad_file_gets_its_reason_and_keeps_its_other_modalities(spark, la
         "unsupported_codec",
         "not_an_image",
     }
-    bad_items = [cid for cid, _, _ in wanted]
-    # Their posters (or videos) still gave keyframes, and their text was embedded.
+    # Their posters (or videos) still gave keyframes (their text and fused vectors:
+    # tests/e2e/test_daily_pipeline.py).
     kinds = {
         (r.content_id, r.kind) for r in spark.table(f"{cfg.database}.content_keyframes").collect()
     }
     for cid, media_kind, _ in wanted:
         other = "keyframe" if media_kind == "poster" else "poster"
         assert (cid, other) in kinds
-    embedded = spark.table(f"{cfg.database}.content_embeddings").filter(
-        F.col("content_id").isin(bad_items)
-    )
-    assert embedded.count() == len(bad_items)
     # Items with media in = items with keyframes + items with a reason.
     assert result.rows_in == 2 * SPEC.media_items
     assert result.rows_written + result.rows_quarantined == result.rows_in
     assert result.rows_quarantined == len(wanted)
 
 
-def test_a_rerun_commits_nothing_and_a_changed_file_is_decoded_alone(spark, lake):
-    cfg, expected, _ = lake
+def test_a_rerun_decodes_nothing_and_commits_nothing(spark, lake):
+    cfg, _, _ = lake
     tables = ("content_keyframes", "content_media_status")
     spark.catalog.setCurrentDatabase(cfg.database)
     before = {t: table_version(spark, t) for t in tables}
     rerun = extract_keyframes.run(spark, cfg, DAY)
     assert {t: table_version(spark, t) for t in tables} == before
-    assert (rerun.rows_in, rerun.rows_written) == (0, 0)
+    assert (rerun.rows_in, rerun.rows_written, rerun.rows_quarantined) == (0, 0, 0)
 
+
+def test_files_are_read_and_decoded_inside_python_workers(spark, lake):
+    cfg, _, _ = lake
+    pending_df = extract_keyframes.pending_media(
+        spark,
+        cfg,
+        spark.table(f"{cfg.database}.content").transform(extract_keyframes.explode_media_inputs),
+        spark.table(f"{cfg.database}.content_media_status").limit(0),
+        "any-version",
+    )
+    plan = extract_keyframes.extract(spark, cfg, pending_df)._jdf.queryExecution()
+    physical = plan.executedPlan().toString()
+    # Both the stat and the decode are MapInPandas nodes: they run in executors' Python
+    # workers, and the driver never holds a media byte.
+    assert physical.count("MapInPandas") == 2
+
+
+@pytest.mark.slow  # one more decode and two MERGEs; last here: it changes the module's lake
+def test_a_changed_file_is_decoded_alone(spark, lake):
+    cfg, expected, _ = lake
+    spark.catalog.setCurrentDatabase(cfg.database)
     # The missing video arrives: a copy of a good one. Only that item is decoded again.
     missing = next(c for c, r in expected["bad_videos"].items() if r == "missing_file")
     good_id, good = next(iter(expected["videos"].items()))
@@ -124,19 +166,3 @@ def test_a_rerun_commits_nothing_and_a_changed_file_is_decoded_alone(spark, lake
         (F.col("content_id") == missing) & (F.col("media_kind") == "video")
     )
     assert [r.status for r in status.collect()] == ["ok"]
-
-
-def test_files_are_read_and_decoded_inside_python_workers(spark, lake):
-    cfg, _, _ = lake
-    pending_df = extract_keyframes.pending_media(
-        spark,
-        cfg,
-        spark.table(f"{cfg.database}.content").transform(extract_keyframes.explode_media_inputs),
-        spark.table(f"{cfg.database}.content_media_status").limit(0),
-        "any-version",
-    )
-    plan = extract_keyframes.extract(spark, cfg, pending_df)._jdf.queryExecution()
-    physical = plan.executedPlan().toString()
-    # Both the stat and the decode are MapInPandas nodes: they run in executors' Python
-    # workers, and the driver never holds a media byte.
-    assert physical.count("MapInPandas") == 2

@@ -147,3 +147,17 @@ def test_mean_vectors_averages_by_position_and_counts_members(spark):
         ignore_row_order=True,
         ignore_nullable=True,
     )
+
+
+def test_the_fused_version_names_the_modalities_present_and_survives_a_missing_one():
+    from contentlake.modality_settings import FusionSettings, fused_model_version
+
+    settings = FusionSettings()
+    all_three = {"text": "t1", "visual": "v1", "behaviour": "b1"}
+    # A catalogue without media has no visual vectors: a version of the other two, which
+    # changes when visual vectors appear and when any present modality's model changes.
+    without_media = fused_model_version(settings, {"text": "t1", "behaviour": "b1"})
+    assert without_media != fused_model_version(settings, all_three)
+    assert without_media != fused_model_version(settings, {"text": "t2", "behaviour": "b1"})
+    assert without_media == fused_model_version(settings, {"behaviour": "b1", "text": "t1"})
+    assert fused_model_version(FusionSettings(model_version="pinned"), {}) == "pinned"
