@@ -1,7 +1,9 @@
 """Daily contentlake pipeline: one ``spark-submit`` per job for the run's logical date.
 
     landing_ready (sensor) ─┐
-    create_tables ──────────┴> ingest_catalog >> ingest_events >> [build_features, embed_content]
+    create_tables ──────────┴> ingest_catalog >> [ingest_events, extract_keyframes]
+    ingest_events >> [build_features, embed_content, embed_behaviour]
+    extract_keyframes >> embed_media
     [embed_content, embed_media, embed_behaviour] >> fuse_vectors >> publish_index
     [build_features, publish_index] >> measure_drift
 
