@@ -217,7 +217,7 @@ def check_rerun(
     assert (keyframes.rows_in, keyframes.rows_written) == (2 * len(recut),) * 2, keyframes
     assert results["embed_content"].rows_written == len(retitled), results["embed_content"]
     assert results["embed_media"].rows_written == len(recut), results["embed_media"]
-    assert results["embed_behaviour"].details["fitted"] is False, results["embed_behaviour"]
+    assert results["embed_behaviour"].details["fitted"] == "False", results["embed_behaviour"]
     fused = results["fuse_vectors"].rows_written
     changed = set(retitled) | set(recut)
     rewritten = {

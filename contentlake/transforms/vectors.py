@@ -17,9 +17,18 @@ def squared_norm(vector: Column) -> Column:
 
 def l2_normalised(vector: Column) -> Column:
     """``vector`` (as doubles) divided by its L2 norm; null for a null or all-zero vector,
-    which has no direction to keep."""
-    norm = F.sqrt(squared_norm(vector))
-    return F.when(norm > 0, F.transform(vector, lambda x: x.cast("double") / norm))
+    which has no direction to keep.
+
+    The norm is summed once, and the division happens in the sum's ``finish``: a norm
+    written inside the ``transform`` lambda is summed again for every element (lambdas
+    share no subexpressions), O(d^2) per vector, 1.7M steps for one 1,700-d fused vector.
+    """
+
+    def divided(total: Column) -> Column:
+        norm = F.sqrt(total)
+        return F.when(norm > 0, F.transform(vector, lambda x: x.cast("double") / norm))
+
+    return F.aggregate(vector, F.lit(0.0).cast("double"), lambda acc, x: acc + x * x, divided)
 
 
 def scaled(vector: Column, factor: float) -> Column:

@@ -37,7 +37,9 @@ def content_row(content_id: str, title: str, duration: int, updated: str) -> tup
         duration,
         date(2020, 1, 1),
         datetime.fromisoformat(updated),
-        None,
+        None,  # series_id
+        None,  # poster_uri
+        None,  # video_uri
         DAY,
     )
 

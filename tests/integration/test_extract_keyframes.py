@@ -28,8 +28,9 @@ CONTENT_COLUMNS = ("content_id", "content_type", "title", "genres", "poster_uri"
 
 
 def landed_content(spark, landing):
-    """The day's good catalogue records as ``content`` rows (what ingest_catalog keeps)."""
-    rows = []
+    """The day's good catalogue records as ``content`` rows (what ingest_catalog keeps: one
+    row per id, the latest ``updated_at``; the sample day also lands duplicate copies)."""
+    latest = {}
     for line in catalog_path(landing, DAY).read_text().splitlines():
         try:
             record = json.loads(line)
@@ -39,7 +40,10 @@ def landed_content(spark, landing):
         if good:
             updated = datetime.fromisoformat(record["updated_at"].replace("Z", "+00:00"))
             values = {column: record.get(column) for column in CONTENT_COLUMNS}
-            rows.append({**values, "updated_at": updated, "_ingest_date": DAY})
+            row = {**values, "updated_at": updated, "_ingest_date": DAY}
+            if row["content_id"] not in latest or updated > latest[row["content_id"]]["updated_at"]:
+                latest[row["content_id"]] = row
+    rows = list(latest.values())
     schema = spark.table("content").schema
     return spark.createDataFrame([tuple(r.get(f.name) for f in schema) for r in rows], schema)
 

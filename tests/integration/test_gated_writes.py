@@ -25,7 +25,7 @@ CATALOGUE = ("c000001", "c000002")
 def content_row(content_id, title="A"):
     """A content row; only the columns the checks look at vary."""
     return (content_id, "movie", title, None, None, None, "en", 600, None,
-            datetime(2026, 11, 1, 8), None, date(2026, 11, 1))  # fmt: skip
+            datetime(2026, 11, 1, 8), None, None, None, date(2026, 11, 1))  # fmt: skip
 
 
 def event_row(number, ingest, content_id="c000001", hour=20):

@@ -33,7 +33,8 @@ NEEDED = 3  # the third overwrite, which the kept snapshot was built from
 
 def overwrite_content(spark, titles: list[str]) -> None:
     rows = [
-        (f"c{n:06d}", "movie", title, None, None, None, "en", 60, None, UPDATED, None, DAY)
+        (f"c{n:06d}", "movie", title, None, None, None, "en", 60, None, UPDATED, None, None,
+         None, DAY)  # fmt: skip
         for n, title in enumerate(titles, start=1)
     ]
     spark.createDataFrame(rows, spark.table("content").schema).writeTo("content").overwrite(

@@ -36,7 +36,7 @@ ROWS_PER_DAY = len(FEATURES) * 2 + len(EVENT_MIX) * 2 + 4 + 1
 def content_rows(day: date, titles: dict[str, str]) -> list[tuple]:
     return [
         (cid, "movie", title, f"About {title}.", ["drama"], ["calm"], "en", 5400,
-         date(2026, 1, 1), datetime(2026, 10, 31, 10), None, day)
+         date(2026, 1, 1), datetime(2026, 10, 31, 10), None, None, None, day)
         for cid, title in titles.items()
     ]  # fmt: skip
 

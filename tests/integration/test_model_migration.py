@@ -42,7 +42,7 @@ def catalogue(spark, lake_cfg):
     spark.sql(f"use {lake_cfg.database}")
     content_rows = [
         (f"c{g}{i}", "movie", f"title {g}{i}", None, [genre], None, "en", 60, None,
-         datetime(2026, 11, 1), None, date(2026, 11, 1))
+         datetime(2026, 11, 1), None, None, None, date(2026, 11, 1))
         for g, genre in enumerate(GENRES)
         for i in range(PER_GENRE)
     ]  # fmt: skip
