@@ -51,6 +51,18 @@ STOP_TIMEOUT_S = 30
 PRUNE_INTERVAL_S = 5
 # What the pruner leaves in an executor's folder: the logs.
 EXECUTOR_LOGS = ("stdout", "stderr")
+# An application's share of the default test cluster (workers of one core and 2 GB): the
+# cluster profile's own sizes (400 shuffle partitions, 8 GB executors) are for a real one.
+SMALL_APPLICATION_CONF = {
+    "spark.executor.cores": "1",
+    "spark.executor.memory": "1g",
+    "spark.driver.memory": "2g",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "2",
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
 # Spark's cleanup of finished applications' folders (logs included): checked hourly, kept
 # for a day.
 CLEANUP_INTERVAL_S = 3600

@@ -42,6 +42,8 @@ import pytest
 import yaml
 from contentlake.jobs import DAILY_JOBS
 
+from contentlake.standalone_cluster import SMALL_APPLICATION_CONF
+
 pytestmark = pytest.mark.slow
 
 if importlib.util.find_spec("airflow") is None:
@@ -50,18 +52,6 @@ if importlib.util.find_spec("airflow") is None:
 REPO = Path(__file__).resolve().parents[2]
 DAG_ID = "contentlake_daily"
 JOBS = DAILY_JOBS
-# The executors' share of the two one-core, 2 GB workers; the rest of the cluster profile
-# (400 shuffle partitions, 8 GB executors) is sized for a real cluster.
-CLUSTER_SPARK_CONF = {
-    "spark.executor.cores": "1",
-    "spark.executor.memory": "1g",
-    "spark.driver.memory": "2g",
-    "spark.sql.shuffle.partitions": "4",
-    "spark.default.parallelism": "2",
-    "spark.databricks.delta.snapshotPartitions": "2",
-    "spark.ui.enabled": "false",
-    "spark.ui.showConsoleProgress": "false",
-}
 TASKS = ("landing_ready", "create_tables", *JOBS)
 RUN_DATE = "2026-11-01"
 # This date's catalogue folder holds a link that leads outside the landing root:
@@ -234,7 +224,7 @@ def site_conf(
             "metastore": {"postgres": {"port": port}},
             "spark": {
                 "env_archive": "",
-                "conf": {**CLUSTER_SPARK_CONF, "spark.pyspark.python": str(env_archive.python)},
+                "conf": {**SMALL_APPLICATION_CONF, "spark.pyspark.python": str(env_archive.python)},
             },
         }
     )

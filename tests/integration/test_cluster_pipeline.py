@@ -41,7 +41,7 @@ from contentlake.config import load_config
 from contentlake.metastore import INSTALL_HINT, down, server_available, up
 from contentlake.pipeline import run_daily
 from contentlake.sample_data import SampleSpec, generate
-from contentlake.standalone_cluster import EXECUTOR_LOGS
+from contentlake.standalone_cluster import EXECUTOR_LOGS, SMALL_APPLICATION_CONF
 from contentlake.tables import ensure_tables
 
 pytestmark = [
@@ -56,18 +56,6 @@ DATABASE = "cluster_pipeline"
 LOCAL_DATABASE = "t_cluster_pipeline_local"
 SUBMIT_TIMEOUT_S = 1500
 PRUNE_WAIT_S = 30
-# The executors' share of the two one-core, 2 GB workers; the rest of the cluster profile
-# (400 shuffle partitions, 8 GB executors) is sized for a real cluster.
-CLUSTER_SPARK_CONF = {
-    "spark.executor.cores": "1",
-    "spark.executor.memory": "1g",
-    "spark.driver.memory": "2g",
-    "spark.sql.shuffle.partitions": "4",
-    "spark.default.parallelism": "2",
-    "spark.databricks.delta.snapshotPartitions": "2",
-    "spark.ui.enabled": "false",
-    "spark.ui.showConsoleProgress": "false",
-}
 
 
 def without_landing_root(df):
@@ -89,7 +77,7 @@ def cluster_run(env_archive, standalone_cluster, tiny_model_path, tmp_path_facto
         "database": DATABASE,
         "embedding": {"model": tiny_model_path},
         "metastore": {"postgres": {"port": port}},
-        "spark": {"master": standalone_cluster.master_url, "conf": CLUSTER_SPARK_CONF},
+        "spark": {"master": standalone_cluster.master_url, "conf": SMALL_APPLICATION_CONF},
     }
     site_conf = tmp_path_factory.mktemp("cluster-conf") / "site.yaml"
     site_conf.write_text(yaml.safe_dump(overlay))
