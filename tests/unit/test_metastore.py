@@ -53,7 +53,8 @@ def test_postgres_settings_follow_the_configuration(tmp_path):
         "jdbc:postgresql://127.0.0.1:6543/hms"
     )
     assert conf["spark.hadoop.javax.jdo.option.ConnectionUserName"] == "u"
-    assert "spark.pyspark.python" not in conf  # not a local master
+    # Not a local master: executors run the shipped environment, not this interpreter.
+    assert conf["spark.pyspark.python"] == "./env/bin/python"
 
 
 def test_derby_stays_the_default(tmp_path, monkeypatch):
