@@ -421,6 +421,10 @@ def test_daily_dag_runs_every_job_and_retries_a_killed_one(
             "1",
             "--events-per-day",
             "300",
+            # A few posters and videos, so every job of the DAG has rows to write: the
+            # keyframes are decoded and the images embedded on the workers.
+            "--media-items",
+            "6",
             "--start-date",
             RUN_DATE,
         ]
