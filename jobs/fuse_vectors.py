@@ -8,7 +8,10 @@ are fused by ``contentlake/transforms/fusion.py``: blocks L2-normalised and scal
 square root of their configured share, a missing modality filled with its group's mean
 vector, optionally projected by a PCA fitted here (``fusion.projection_dim``), then
 L2-normalised. The vector goes to ``content_embeddings`` (modality ``fused``) and what it
-was made of to ``content_fused_sources``. Only items whose inputs changed are written.
+was made of to ``content_fused_sources``. Only items whose inputs changed are written, and
+without a projection only they are fused: their input hashes come from the stored input
+hashes alone (``fused_inputs``), and only the group means they are filled from are
+averaged. A projection is fitted on every item's fused vector, so it fuses them all.
 """
 
 from __future__ import annotations
@@ -35,7 +38,12 @@ from contentlake.modality_versions import FusedLayout, fused_layout
 from contentlake.observability import timed_stage
 from contentlake.tables import table_version
 from contentlake.transforms.embedding_inputs import filter_needs_embedding
-from contentlake.transforms.fusion import fuse_modalities, with_fused_provenance
+from contentlake.transforms.fusion import (
+    fuse_modalities,
+    fused_embeddings,
+    fused_inputs,
+    with_fused_provenance,
+)
 from contentlake.transforms.vectors import l2_normalised
 
 JOB = "fuse_vectors"
@@ -51,12 +59,9 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
             raise JobFailed("no vectors of any fused modality: run embed_content first")
         logger.info("fusing %s into version %s", layout.shares, layout.version)
         with timed_stage(logger, "fuse vectors"):
-            fused_df = fused_vectors(spark, cfg, layout, versions).persist(
+            pending_df = pending_vectors(spark, cfg, layout, versions).persist(
                 StorageLevel.MEMORY_AND_DISK
             )
-            pending_df = filter_needs_embedding(
-                fused_df, spark.table("content_embeddings"), FUSED, layout.version
-            ).persist(StorageLevel.MEMORY_AND_DISK)
             pending = pending_df.count()
         try:
             with timed_stage(logger, "merge and check content_embeddings"):
@@ -75,10 +80,10 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
                         lambda: merge_rows(spark, "content_embeddings", vectors_df),
                     )
                 else:
-                    job.check("content_embeddings")
+                    # The same checks as a run that writes, so a rerun records the same.
+                    job.check("content_fused_sources", also=("content_embeddings",))
         finally:
             pending_df.unpersist()
-            fused_df.unpersist()
         logger.info("fused %d changed items (version %s)", pending, layout.version)
         return job.finish(
             rows_in=pending,
@@ -91,11 +96,33 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
         )
 
 
-def fused_vectors(
+def pending_vectors(
     spark: SparkSession, cfg: Config, layout: FusedLayout, versions: dict[str, int]
 ) -> DataFrame:
-    """(content_id, embedding, modalities, imputed, input_hash) of every item with at least
-    one fused modality, projected when ``fusion.projection_dim`` is set."""
+    """(content_id, embedding, modalities, imputed, input_hash) of the items whose fused
+    vector is missing or was made from other inputs (or another fit of the projection)."""
+    stored_df = spark.table("content_embeddings")
+    if cfg.fusion.projection_dim is not None:
+        fused_df = fused_vectors(spark, cfg, layout, versions)
+        return filter_needs_embedding(fused_df, stored_df, FUSED, layout.version)
+    vectors_df, items_df = fusion_inputs(spark, layout, versions)
+    inputs_df = fused_inputs(vectors_df, items_df, layout.shares)
+    changed_df = filter_needs_embedding(inputs_df, stored_df, FUSED, layout.version)
+    return fused_embeddings(vectors_df, items_df, changed_df, layout.shares).select(
+        "content_id",
+        F.transform(l2_normalised(F.col("embedding")), lambda x: x.cast("float")).alias(
+            "embedding"
+        ),
+        "modalities",
+        "imputed",
+        "input_hash",
+    )
+
+
+def fusion_inputs(
+    spark: SparkSession, layout: FusedLayout, versions: dict[str, int]
+) -> tuple[DataFrame, DataFrame]:
+    """The fused modalities' vectors at their layout versions, and the items' groups."""
     wanted = F.lit(False)
     for modality, version in layout.versions.items():
         wanted = wanted | ((F.col("modality") == modality) & (F.col("model_version") == version))
@@ -110,6 +137,15 @@ def fused_vectors(
         .table("content")
         .select("content_id", "genres", "content_type")
     )
+    return vectors_df, items_df
+
+
+def fused_vectors(
+    spark: SparkSession, cfg: Config, layout: FusedLayout, versions: dict[str, int]
+) -> DataFrame:
+    """(content_id, embedding, modalities, imputed, input_hash) of every item with at least
+    one fused modality, projected when ``fusion.projection_dim`` is set."""
+    vectors_df, items_df = fusion_inputs(spark, layout, versions)
     fused_df = fuse_modalities(vectors_df, items_df, layout.shares)
     if cfg.fusion.projection_dim is None:
         return fused_df.withColumn(
