@@ -4,7 +4,8 @@
     create_tables ──────────┴> ingest_catalog >> [ingest_events, extract_keyframes]
     ingest_events >> [build_features, embed_content, embed_behaviour]
     extract_keyframes >> embed_media
-    [embed_content, embed_media, embed_behaviour] >> fuse_vectors >> publish_index
+    [embed_content, embed_media, embed_behaviour] >> fuse_vectors
+    [build_features, fuse_vectors] >> resolve_entities >> publish_index
     [build_features, publish_index] >> measure_drift
 
 ``landing_ready`` waits, in reschedule mode, until the day's ``catalog`` and ``events`` landing
@@ -57,7 +58,10 @@ JOB_UPSTREAMS: dict[str, tuple[str, ...]] = {
     "embed_media": ("extract_keyframes",),
     "embed_behaviour": ("ingest_events",),
     "fuse_vectors": ("embed_content", "embed_media", "embed_behaviour"),
-    "publish_index": ("fuse_vectors",),
+    # Duplicates -> canonical ids (docs/entities.md); its entity features reconcile with
+    # build_features' item features of the same date.
+    "resolve_entities": ("fuse_vectors", "build_features"),
+    "publish_index": ("resolve_entities",),
     # Drift of the day's features, events, embeddings and snapshot against their baselines.
     "measure_drift": ("build_features", "publish_index"),
 }

@@ -1,14 +1,23 @@
 """What each modality's vectors know: genre neighbours and next-item recall, per modality.
 
-    python bench/modalities.py                       # 300 items with media, 4 days, real models
+    python bench/modalities.py                       # 200 items with media, 3 days, real models
     python bench/modalities.py --tiny --items 60     # smoke run with tiny random models
 
-Generates sample data with media for every playable item (``contentlake.sample_data``:
-hidden per-item style in the look and, with ``--style-share``, in viewing; ``--text-noise``
-of the items described in another genre's words), then runs the daily pipeline
-(``contentlake.pipeline.run_daily``, every job) in one local Spark session for days
-1..N-1 with the default models (MiniLM text, EfficientNet-Lite0 images) unless ``--tiny``.
-Day N is held out: its events are never ingested, only read from its landing file as truth.
+Generates sample data with media for every playable item (``contentlake.sample_data``): each
+modality knows genre, each wrongly for its own random items. ``--text-noise`` of the items
+are described in another genre's words; ``--look-noise`` of them have videos and posters in
+another genre's look (hue and texture); viewing follows each user's favourite genres, with
+the noise of who happened to watch what. The draws are independent, so the items one
+modality gets wrong are mostly ones the others get right. A hidden per-item style shows in
+the posters and, with ``--style-share``, in viewing: signal that is not genre.
+
+Then runs in one local Spark session, with the default models (MiniLM text,
+EfficientNet-Lite0 images) unless ``--tiny``, the jobs the vectors need:
+``ingest_catalog``, ``extract_keyframes`` and ``ingest_events`` for days 1..N-1, then
+``embed_content``, ``embed_media``, ``embed_behaviour`` (its window covers those days) and
+``fuse_vectors`` once, on day N-1, with the configured ``fusion.weights`` unless
+``--weights`` (the shares used are printed). Day N is held out: its events are never
+ingested, only read from its landing file as truth.
 
 Per modality (text, visual, behaviour) and for the fused vector, from ``content_embeddings``:
 
@@ -38,11 +47,19 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from contentlake.jobs import (
+    embed_behaviour,
+    embed_content,
+    embed_media,
+    extract_keyframes,
+    fuse_vectors,
+    ingest_catalog,
+    ingest_events,
+)
 from pyspark.sql import functions as F
 
 from contentlake.config import load_config
 from contentlake.modality_neighbours import ModalityVectors, genre_precision, read_modality_vectors
-from contentlake.pipeline import run_daily
 from contentlake.sample_data import SampleSpec, events_path, generate
 from contentlake.session import build_spark
 from contentlake.tables import ensure_tables
@@ -53,6 +70,11 @@ SINGLE = MODALITIES[:3]
 GENRE_K = 10
 RECALL_K = 20
 WATCHED = "play"  # every watched session has one play event (sample_data._session_steps)
+# Landing jobs run for every training day; the vector jobs once, on the last one (the
+# behaviour window covers every training day). The rest of the daily pipeline (features,
+# checks, index, drift) does not change a vector.
+DAILY_LANDING = (ingest_catalog, extract_keyframes, ingest_events)
+VECTOR_JOBS = (embed_content, embed_media, embed_behaviour, fuse_vectors)
 
 
 def tiny_models(folder: Path) -> dict:
@@ -129,15 +151,22 @@ def subset(vectors: ModalityVectors, keep: set[str]) -> ModalityVectors:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=300, help="catalogue size on day one")
-    parser.add_argument("--days", type=int, default=4, help="landing days; the last is held out")
+    parser.add_argument("--items", type=int, default=200, help="catalogue size on day one")
+    parser.add_argument("--days", type=int, default=3, help="landing days; the last is held out")
     parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--events-per-day", type=int, default=4000)
+    parser.add_argument("--events-per-day", type=int, default=8000)
     parser.add_argument(
         "--media-items", type=int, default=None, help="items with media (default: all)"
     )
-    parser.add_argument("--style-share", type=float, default=0.3)
+    parser.add_argument("--style-share", type=float, default=0.0)
     parser.add_argument("--text-noise", type=float, default=0.3)
+    parser.add_argument("--look-noise", type=float, default=0.3)
+    parser.add_argument(
+        "--weights",
+        default=None,
+        help="fusion weights, e.g. text=2,visual=1,behaviour=1 (default: fusion.weights)",
+    )
+    parser.add_argument("--dump", default=None, help="write the vectors and genres to this .npz")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--tiny", action="store_true", help="tiny random models (smoke run)")
     parser.add_argument("--root", default=None, help="bench lakehouse (default: a temp folder)")
@@ -152,6 +181,9 @@ def main() -> None:
     overrides: dict = {"database": "modalities_bench", "index": {"factory": "Flat"}}
     if args.tiny:
         overrides |= tiny_models(Path(tempfile.mkdtemp(prefix="modalities-tiny-")))
+    if args.weights:
+        weights = {k: float(v) for k, v in (kv.split("=") for kv in args.weights.split(","))}
+        overrides["fusion"] = {"weights": weights}
     cfg = load_config("local", root=str(root), overrides=overrides)
     spec = SampleSpec(
         items=args.items,
@@ -164,7 +196,9 @@ def main() -> None:
         media_items=args.items if args.media_items is None else args.media_items,
         style_share=args.style_share,
         text_noise=args.text_noise,
+        look_noise=args.look_noise,
     )
+    print(f"fusion shares {cfg.fusion.shares()}, missing: {cfg.fusion.missing}")
     started = time.perf_counter()
     generate(cfg.paths.landing, spec)
     print(f"generated landing files in {time.perf_counter() - started:.1f}s ({spec})")
@@ -175,8 +209,11 @@ def main() -> None:
     *train_days, held_out = spec.landing_dates()
     started = time.perf_counter()
     for run_date in train_days:
-        run_daily(spark, cfg, run_date, run_id=f"modalities__{run_date}")
-    print(f"pipeline for {train_days[0]}..{train_days[-1]} in {time.perf_counter() - started:.0f}s")
+        for job in DAILY_LANDING:
+            job.run(spark, cfg, run_date, f"modalities__{run_date}")
+    for job in VECTOR_JOBS:
+        job.run(spark, cfg, train_days[-1], f"modalities__{train_days[-1]}")
+    print(f"jobs for {train_days[0]}..{train_days[-1]} in {time.perf_counter() - started:.0f}s")
 
     primary = {
         row.content_id: row.genres[0]
@@ -195,6 +232,13 @@ def main() -> None:
         popularity[row.content_id] += 1
     vectors = read_modality_vectors(spark, cfg, MODALITIES)
     spark.stop()
+    if args.dump:
+        np.savez(
+            args.dump,
+            primary=np.asarray(sorted(primary.items())),
+            **{f"{m}_ids": np.asarray(v.ids) for m, v in vectors.items()},
+            **{f"{m}_matrix": v.matrix for m, v in vectors.items()},
+        )
 
     truth = {
         u: items

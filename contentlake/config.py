@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from contentlake.entity_settings import EntitySettings, entity_settings
 from contentlake.modality_settings import (
     BehaviourSettings,
     FusionSettings,
@@ -200,6 +201,7 @@ _INDEX_CHOICE_KEYS = (
     "max_train_points",
     "driver_max_vectors",
     "modality",
+    "one_per_entity",
 )
 
 
@@ -225,6 +227,8 @@ class IndexSettings:
     driver_max_vectors: int = 2_000_000
     # Which vectors the snapshot indexes: fused (default), text, visual or behaviour.
     modality: str = "fused"
+    # One vector per entity (content_entities of the run date): duplicates are not served.
+    one_per_entity: bool = False
 
     @property
     def chosen_by_measurement(self) -> bool:
@@ -313,6 +317,8 @@ class Config:
     image_embedding: ImageEmbeddingSettings = field(default_factory=ImageEmbeddingSettings)
     behaviour: BehaviourSettings = field(default_factory=BehaviourSettings)
     fusion: FusionSettings = field(default_factory=FusionSettings)
+    # Entity resolution of the catalogue (contentlake/entity_settings.py).
+    entities: EntitySettings = field(default_factory=EntitySettings)
 
 
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
@@ -487,4 +493,5 @@ def _build(profile: str, raw: dict[str, Any], root: Path) -> Config:
         image_embedding=image_settings(raw.get("image_embedding")),
         behaviour=behaviour_settings(raw.get("behaviour")),
         fusion=fusion_settings(raw.get("fusion")),
+        entities=entity_settings(raw.get("entities")),
     )

@@ -34,6 +34,7 @@ from contentlake.observability import configure_logging, display_path
 from contentlake.pipeline import run_daily
 from contentlake.report import write_pipeline_report
 from contentlake.sample_data import SampleSpec, generate
+from contentlake.sql_files import SQL_DIR, sql_statements
 from contentlake.tables import ensure_tables
 
 SHOWN_TABLES = (
@@ -45,6 +46,8 @@ SHOWN_TABLES = (
     "events_quarantine",
     "content_daily_features",
     "content_embeddings",
+    "content_match_pairs",
+    "content_entities",
     "drift_metrics",
     "dq_results",
     "job_runs",
@@ -65,6 +68,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=int,
         default=80,
         help="day-one items with a poster and a short video (about 10 ms each to generate)",
+    )
+    parser.add_argument(
+        "--duplicate-groups",
+        type=int,
+        default=20,
+        help="planted duplicate groups and hard negatives (jobs/resolve_entities.py)",
     )
     parser.add_argument(
         "--migrate-to",
@@ -221,6 +230,56 @@ def show_results(spark: SparkSession, cfg: Config, results: list[JobResult]) -> 
             other_title, other_genres = titles.get(other, ("?", ""))
             print(f"    {score:.3f}  {other} {other_title!r} [{other_genres}]")
     show_modality_neighbours(spark, cfg, titles)
+    show_entities(spark)
+
+
+def show_entities(spark: SparkSession, groups: int = 4) -> None:
+    """A few works resolved from several ids, each id with the evidence that merged it
+    (sql/analyst/entity_duplicates.sql), and the day's counts."""
+    print("\n=== Resolved duplicates (jobs/resolve_entities.py, docs/entities.md) ===")
+    latest = spark.table("content_entities").agg(F.max("resolved_date")).first()[0]
+    if latest is None:
+        print("  no entities resolved")
+        return
+    day_df = spark.table("content_entities").filter(F.col("resolved_date") == latest)
+    counts = day_df.agg(
+        F.count("*").alias("items"),
+        F.countDistinct("canonical_id").alias("works"),
+        F.count_if("review").alias("review"),
+    ).first()
+    decisions = dict(
+        spark.table("content_match_pairs")
+        .filter(F.col("resolved_date") == latest)
+        .groupBy("decision")
+        .count()
+        .collect()
+    )
+    print(
+        f"  {latest}: {counts['items']} ids -> {counts['works']} works, "
+        f"{counts['items'] - counts['works']} duplicates merged, {counts['review']} ids flagged "
+        f"for review; scored pairs: {dict(sorted(decisions.items()))}"
+    )
+    query = sql_statements(SQL_DIR / "analyst" / "entity_duplicates.sql")[0]
+    rows = spark.sql(query).collect()
+    shown: dict[str, list] = {}
+    for row in rows:
+        if row.canonical_id in shown or len(shown) < groups:
+            shown.setdefault(row.canonical_id, []).append(row)
+    for canonical_id, members in shown.items():
+        print(f"\n  {canonical_id} {members[0].canonical_title!r} ({len(members)} ids)")
+        for m in members:
+            year = m.release_date.isoformat() if m.release_date else "?"
+            evidence = (
+                f"{m.match_rule or '-'} via {m.matched_with} score {m.score:.3f} "
+                f"title {m.title_similarity} cos {m.cosine} "
+                f"dur gap {m.duration_gap} yr gap {m.year_gap}"
+                if m.matched_with
+                else "-"
+            )
+            print(
+                f"    {m.content_id} {m.title!r} [{m.content_type}, {m.duration_seconds}s, "
+                f"{year}, {m.language}] {evidence}"
+            )
 
 
 def show_modality_neighbours(
@@ -312,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         events_per_day=args.events_per_day,
         seed=args.seed,
         media_items=args.media_items,
+        duplicate_groups=args.duplicate_groups,
     )
     from contentlake.session import build_spark
 

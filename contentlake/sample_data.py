@@ -166,6 +166,12 @@ class SampleSpec:
     # words (a template blurb, a mis-filed synopsis); their genres stay true. Text then
     # knows genre less than perfectly, as real catalogue text does (bench/modalities.py).
     text_noise: float = 0.0
+    # Share of the items with media whose video and poster take another genre's look (drawn
+    # per item, independently of text_noise): the look then also knows genre imperfectly.
+    look_noise: float = 0.0
+    # Planted duplicate groups (copies of a day-1 item under new ids) and as many hard
+    # negatives, with their truth in _entities.json (contentlake.sample_entities).
+    duplicate_groups: int = 0
 
     def __post_init__(self) -> None:
         if self.items < 1 or self.days < 1 or self.users < 1:
@@ -176,8 +182,10 @@ class SampleSpec:
             raise ValueError("bad_share must be in [0, 0.5)")
         if self.media_items < 0 or not 0 <= self.style_share <= 1:
             raise ValueError("media_items must be >= 0 and style_share in [0, 1]")
-        if not 0 <= self.text_noise <= 1:
-            raise ValueError("text_noise must be in [0, 1]")
+        if not 0 <= self.text_noise <= 1 or not 0 <= self.look_noise <= 1:
+            raise ValueError("text_noise and look_noise must be in [0, 1]")
+        if self.duplicate_groups < 0:
+            raise ValueError("duplicate_groups must not be negative")
 
     def landing_dates(self) -> list[date]:
         """The landing days, oldest first."""
@@ -762,6 +770,11 @@ def generate(landing_root: Path, spec: SampleSpec) -> dict[str, Any]:
         )
         if offset == 0 and spec.media_items:
             media = _write_media(landing_root, spec, good_items)
+        if offset == 0 and spec.duplicate_groups:
+            # After the media: a copy of the same file names the original's video.
+            planted, entities_truth = _plant_entities(spec, catalogue, good_items, day)
+            good_items += planted
+            new_count += len(planted)
         bad_rng = _rng(spec.seed, "catalog-bad", day.isoformat())
         catalog_bad = _bad_counts(bad_rng, CATALOG_BAD_KINDS, len(good_items), spec.bad_share)
         bad_lines = []
@@ -810,6 +823,11 @@ def generate(landing_root: Path, spec: SampleSpec) -> dict[str, Any]:
     expected = {"spec": spec.to_json(), "days": expected_days}
     if spec.media_items:
         expected["media"] = media
+    if spec.duplicate_groups:
+        from contentlake.sample_entities import entities_truth_path
+
+        truth_text = json.dumps(entities_truth, indent=2, ensure_ascii=False) + "\n"
+        _write_text(entities_truth_path(landing_root), truth_text)
     _write_text(expected_path(landing_root), json.dumps(expected, indent=2) + "\n")
     return expected
 
@@ -824,7 +842,32 @@ def _write_media(
 
     playable = [r for r in day_one_items if r["content_type"] in PLAYABLE_TYPES]
     chosen = sorted(playable, key=lambda r: r["content_id"])[: spec.media_items]
-    return write_media(landing_root, spec.seed, chosen, with_bad=spec.bad_share > 0)
+    return write_media(
+        landing_root, spec.seed, chosen, with_bad=spec.bad_share > 0, look_noise=spec.look_noise
+    )
+
+
+def _plant_entities(
+    spec: SampleSpec, catalogue: _Catalogue, day_one_items: list[dict[str, Any]], day: date
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Duplicate groups and hard negatives (``contentlake.sample_entities``), added to the
+    catalogue with ids after the regular items and draws of a stream of their own."""
+    from contentlake.sample_entities import plant
+
+    rng = _rng(spec.seed, "entities")
+    planted, truth = plant(
+        rng,
+        day,
+        day_one_items,
+        spec.duplicate_groups,
+        catalogue.allocate_id,
+        _description,
+        lambda r: _timestamp(day, r.randrange(SECONDS_PER_DAY)),
+    )
+    for record in planted:
+        catalogue.records[record["content_id"]] = record
+        catalogue.popularity[record["content_id"]] = rng.paretovariate(1.2)
+    return sorted(planted, key=lambda record: record["content_id"]), truth
 
 
 # ---------------------------------------------------------------------------------------------
@@ -868,6 +911,18 @@ def _parse_args(argv: list[str] | None) -> tuple[Path, SampleSpec]:
         default=defaults.text_noise,
         help="share of items described in another genre's words (their genres stay true)",
     )
+    parser.add_argument(
+        "--look-noise",
+        type=float,
+        default=defaults.look_noise,
+        help="share of items with media whose video and poster take another genre's look",
+    )
+    parser.add_argument(
+        "--duplicate-groups",
+        type=int,
+        default=defaults.duplicate_groups,
+        help="planted duplicate groups and hard negatives, truth in _entities.json",
+    )
     args = parser.parse_args(argv)
     try:
         spec = SampleSpec(
@@ -881,6 +936,8 @@ def _parse_args(argv: list[str] | None) -> tuple[Path, SampleSpec]:
             media_items=args.media_items,
             style_share=args.style_share,
             text_noise=args.text_noise,
+            look_noise=args.look_noise,
+            duplicate_groups=args.duplicate_groups,
         )
     except ValueError as error:
         parser.error(str(error))  # exits with status 2, like any other bad argument

@@ -3,24 +3,30 @@
 How the modalities' signals are generated (the multimodal benchmark relies on it):
 
 * **Genre** drives the text (``sample_data``: titles, descriptions and tags draw from the
-  primary genre's words) and also the *look*: each genre has a hue, a saturation and a motion
-  speed (``GENRE_LOOKS``). Every shot of a video takes the hue of the item's primary genre,
-  shifted a little per shot; with two or more genres the last shot may take the second
-  genre's hue instead. Posters are a vertical gradient in the primary genre's hue.
+  primary genre's words) and also the *look*: each genre has a hue, a saturation, a motion
+  speed and a house texture (``GENRE_LOOKS``; genres sharing a texture differ in hue), the
+  texture of every shot of its videos. Every shot of a video takes the hue of the item's
+  primary genre, shifted a little per shot; with two or more genres the last shot may take
+  the second genre's hue instead. Posters are a vertical gradient in the primary genre's hue. With
+  ``look_noise`` > 0 (``SampleSpec.look_noise``) that share of the items takes another
+  genre's look in every shot and on the poster (``look_genre``: a per-item draw from a stream
+  of its own, independent of the text noise): a trailer cut in another genre's palette.
 * **Style** is a hidden per-item attribute (``sample_data.item_style``: one of ``STYLES``,
   drawn from its own seeded stream, independent of genre, text and popularity). It never
-  appears in the catalogue record or the text. It sets the texture of every shot and of
-  the poster (stripes, checker, dots, waves, grain, rings) and its contrast. Items of one
-  style share it across genres, so the visual modality carries information the text lacks.
+  appears in the catalogue record or the text. It sets the texture of the poster (stripes,
+  checker, dots, waves, grain, rings) and its contrast. Items of one style share it across
+  genres, so the visual modality carries information the text lacks.
 * **Behaviour** follows genre (users' favourite genres, ``sample_data``) and, with
   ``SampleSpec.style_share`` > 0, also style: that share of sessions starts from an item of
   the user's favourite style (``sample_data.user_style``), whatever its genre. Behaviour then
   shares the style signal with the visual modality and the genre signal with the text.
 
-So text sees genre only; look sees genre (hue, noisily: per-shot shifts, a second genre's
-shot) plus style (texture); behaviour sees genre plus style, through popularity and user
-noise. Each modality's noise is drawn independently, which is what lets a fused vector beat
-the best single one.
+So text sees genre only (wrongly for the ``text_noise`` items); look sees genre (the
+videos' hue and texture, noisily: per-shot shifts, a second genre's hue in a shot, another
+genre's look for the ``look_noise`` items) plus style (the poster's texture); behaviour
+sees genre (plus style with ``style_share``), through popularity and user noise. Each
+modality's noise is drawn independently, per item, so the items one modality gets wrong are
+mostly ones the others get right: that is what lets a fused vector beat the best single one.
 
 Each video is 2-4 s at ``FPS`` frames per second, ``WIDTH`` x ``HEIGHT``, with 2-4 shots
 separated by hard cuts (``VideoPlan.shot_starts``, recorded in ``_expected.json``), moving
@@ -47,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from contentlake.sample_data import _rng, item_style
+from contentlake.sample_data import GENRES, _rng, item_style
 
 FPS = 8
 WIDTH, HEIGHT = 96, 64
@@ -66,19 +72,21 @@ class GenreLook:
     hue: float  # 0..1
     saturation: float
     speed: float  # texture motion, pixels per frame
+    texture: str  # one of sample_data.STYLES: the house texture of the genre's videos
 
 
+# Ten genres, six textures: genres that share a texture are far apart in hue.
 GENRE_LOOKS = {
-    "drama": GenreLook(0.08, 0.45, 0.5),
-    "comedy": GenreLook(0.15, 0.85, 1.5),
-    "documentary": GenreLook(0.30, 0.35, 0.5),
-    "thriller": GenreLook(0.62, 0.50, 2.5),
-    "animation": GenreLook(0.85, 0.90, 1.5),
-    "sci-fi": GenreLook(0.52, 0.70, 2.5),
-    "romance": GenreLook(0.95, 0.55, 0.5),
-    "sports": GenreLook(0.40, 0.75, 3.0),
-    "horror": GenreLook(0.00, 0.70, 2.0),
-    "kids": GenreLook(0.20, 0.90, 1.5),
+    "drama": GenreLook(0.08, 0.45, 0.5, "waves"),
+    "comedy": GenreLook(0.15, 0.85, 1.5, "dots"),
+    "documentary": GenreLook(0.30, 0.35, 0.5, "grain"),
+    "thriller": GenreLook(0.62, 0.50, 2.5, "stripes"),
+    "animation": GenreLook(0.85, 0.90, 1.5, "checker"),
+    "sci-fi": GenreLook(0.52, 0.70, 2.5, "rings"),
+    "romance": GenreLook(0.95, 0.55, 0.5, "dots"),
+    "sports": GenreLook(0.40, 0.75, 3.0, "checker"),
+    "horror": GenreLook(0.00, 0.70, 2.0, "stripes"),
+    "kids": GenreLook(0.20, 0.90, 1.5, "rings"),
 }
 # Shots cycle through brightness levels far enough apart that a cut changes the colour
 # histogram wholesale while motion inside a shot barely moves it.
@@ -105,7 +113,7 @@ class Shot:
 @dataclass(frozen=True)
 class VideoPlan:
     content_id: str
-    style: str
+    style: str  # the texture of every shot: the look genre's house texture
     frames: int
     speed: float
     shots: tuple[Shot, ...]
@@ -119,12 +127,24 @@ def _colour(hue: float, saturation: float, value: float) -> tuple[float, float, 
     return colorsys.hsv_to_rgb(hue % 1.0, saturation, value)
 
 
-def video_plan(seed: int, record: dict[str, Any]) -> VideoPlan:
+def look_genre(seed: int, record: dict[str, Any], look_noise: float = 0.0) -> str:
+    """The genre whose look the item's media take: its primary genre, or for a
+    ``look_noise`` share of the items (drawn per item) another genre."""
+    genres = record["genres"]
+    if look_noise <= 0:
+        return genres[0]
+    rng = _rng(seed, "look-noise", record["content_id"])
+    if rng.random() >= look_noise:
+        return genres[0]
+    return rng.choice([g for g in GENRES if g not in genres])
+
+
+def video_plan(seed: int, record: dict[str, Any], look_noise: float = 0.0) -> VideoPlan:
     """The video of one catalogue record: length, cuts and each shot's look."""
     content_id = record["content_id"]
     rng = _rng(seed, "media-video", content_id)
     genres = record["genres"]
-    look = GENRE_LOOKS[genres[0]]
+    look = GENRE_LOOKS[look_genre(seed, record, look_noise)]
     frames = FPS * rng.choice((2, 3, 4))
     shot_count = rng.randint(2, min(4, frames // MIN_SHOT_FRAMES))
     while True:
@@ -157,7 +177,7 @@ def video_plan(seed: int, record: dict[str, Any]) -> VideoPlan:
                 square=square,
             )
         )
-    return VideoPlan(content_id, item_style(seed, content_id), frames, look.speed, tuple(shots))
+    return VideoPlan(content_id, look.texture, frames, look.speed, tuple(shots))
 
 
 def _texture(style: str, width: int, height: int, dx: float, dy: float, seed: int) -> np.ndarray:
@@ -229,12 +249,12 @@ def encode_video(frames: np.ndarray, codec: str = "libx264", container: str = "m
     return buffer.getvalue()
 
 
-def poster_image(seed: int, record: dict[str, Any]) -> np.ndarray:
+def poster_image(seed: int, record: dict[str, Any], look_noise: float = 0.0) -> np.ndarray:
     """A poster as uint8 RGB (POSTER_HEIGHT, POSTER_WIDTH, 3): the genre's hue as a gradient,
     the style's texture, and a title band whose colour comes from the item's own draw."""
     content_id = record["content_id"]
     rng = _rng(seed, "media-poster", content_id)
-    look = GENRE_LOOKS[record["genres"][0]]
+    look = GENRE_LOOKS[look_genre(seed, record, look_noise)]
     style = item_style(seed, content_id)
     rows = [_colour(look.hue, look.saturation, v) for v in np.linspace(0.9, 0.3, POSTER_HEIGHT)]
     base = np.repeat(np.asarray(rows)[:, None, :], POSTER_WIDTH, axis=1)
@@ -280,7 +300,11 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def write_media(
-    landing_root: Path, seed: int, records: list[dict[str, Any]], with_bad: bool
+    landing_root: Path,
+    seed: int,
+    records: list[dict[str, Any]],
+    with_bad: bool,
+    look_noise: float = 0.0,
 ) -> dict[str, Any]:
     """Write a poster and a video for each record, set its ``poster_uri`` and ``video_uri``
     (the records are changed in place) and return what was written for ``_expected.json``.
@@ -300,7 +324,7 @@ def write_media(
     posters: dict[str, Any] = {}
     for record in records:
         content_id = record["content_id"]
-        plan = video_plan(seed, record)
+        plan = video_plan(seed, record, look_noise)
         frames = render_frames(plan)
         kind = bad_videos.get(content_id)
         uri = video_uri(content_id, "avi" if kind == "unsupported_codec" else "mp4")
@@ -332,7 +356,7 @@ def write_media(
         if content_id in bad_posters:
             _write(poster_path, b"Not a picture.\n")
         else:
-            _write(poster_path, encode_png(poster_image(seed, record)))
+            _write(poster_path, encode_png(poster_image(seed, record, look_noise)))
             posters[content_id] = {"uri": poster_uri(content_id)}
         record["poster_uri"] = poster_uri(content_id)
     return {
@@ -342,4 +366,5 @@ def write_media(
         "bad_videos": bad_videos,
         "bad_posters": bad_posters,
         "styles": {r["content_id"]: item_style(seed, r["content_id"]) for r in records},
+        "looks": {r["content_id"]: look_genre(seed, r, look_noise) for r in records},
     }

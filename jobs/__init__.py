@@ -15,6 +15,8 @@ DAILY_JOBS = (
     "embed_media",
     "embed_behaviour",
     "fuse_vectors",
+    # One canonical id per work (docs/entities.md): publish_index may serve one per entity.
+    "resolve_entities",
     "publish_index",
     # Last: it compares what build_features, embed_content and publish_index produced.
     "measure_drift",

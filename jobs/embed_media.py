@@ -121,9 +121,12 @@ def embed(
     frame of a pending item goes through the model once, spread evenly over the cores."""
     settings = cfg.image_embedding
     partitions = settings.partitions or spark.sparkContext.defaultParallelism
+    # Nondeterministic for the optimiser only (the model gives the same vector for the same
+    # bytes): else the pooling's "has a vector" condition is pushed below the UDF's
+    # projection with the UDF inlined into it, and every frame went through the model twice.
     embed_image = image_embedding_udf(
         settings.model, settings.device, settings.batch_size, settings.images_per_call
-    )
+    ).asNondeterministic()
     pending_frames_df = frames_df.join(pending_df, on="content_id", how="inner")
     distinct_df = pending_frames_df.groupBy("frame_hash").agg(F.first("image").alias("image"))
     frame_vectors_df = (

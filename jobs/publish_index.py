@@ -25,6 +25,7 @@ from pyspark.sql import functions as F
 
 from contentlake import snapshot_gates as gates
 from contentlake.config import Config
+from contentlake.entity_tables import require_entities
 from contentlake.errors import JobFailed
 from contentlake.index_choice import NoIndexMeetsTargets, index_recipe
 from contentlake.index_snapshot import (
@@ -59,6 +60,7 @@ from contentlake.snapshot_gates import GateResult
 from contentlake.snapshot_vectors import ITEM_COLUMNS, collect_vectors
 from contentlake.snapshots import keep_snapshot_versions_reachable
 from contentlake.tables import table_version
+from contentlake.transforms.entity_resolution import filter_canonical
 from contentlake.transforms.relevance import held_out_window
 
 JOB = "publish_index"
@@ -77,11 +79,12 @@ logger = logging.getLogger(__name__)
 def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = None) -> JobResult:
     with job_run(spark, cfg, JOB, run_date, run_id) as job:
         modality = cfg.index.modality
-        versions = {
-            table: table_version(spark, table) for table in ("content_embeddings", "content")
-        }
+        tables = ("content_embeddings", "content")
+        if cfg.index.one_per_entity:
+            tables += ("content_entities",)  # recorded in the manifest like the others
+        versions = {table: table_version(spark, table) for table in tables}
         model_version = indexed_model_version(spark, cfg, modality, versions["content_embeddings"])
-        items_df = indexed_items(spark, cfg, model_version, versions)
+        items_df = indexed_items(spark, cfg, model_version, versions, run_date)
         with timed_stage(logger, "collect vectors"):
             vectors = collect_vectors(items_df, cfg.index)
         if not vectors.ids:
@@ -171,10 +174,15 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
 
 
 def indexed_items(
-    spark: SparkSession, cfg: Config, model_version: str, versions: dict[str, int]
+    spark: SparkSession,
+    cfg: Config,
+    model_version: str,
+    versions: dict[str, int],
+    run_date: date | None = None,
 ) -> DataFrame:
     """The vectors of the configured model and modality, with the items' serving metadata,
-    read at the versions the manifest records."""
+    read at the versions the manifest records. With ``index.one_per_entity`` only the
+    canonical ids of ``content_entities`` as of ``run_date``: one vector per work."""
     vectors_df = (
         spark.read.option("versionAsOf", versions["content_embeddings"])
         .table("content_embeddings")
@@ -183,6 +191,11 @@ def indexed_items(
         )
         .select("content_id", "input_hash", "model_version", "embedding")
     )
+    if cfg.index.one_per_entity:
+        if run_date is None:
+            raise ValueError("index.one_per_entity needs the run date")
+        entities_df = require_entities(spark, run_date, versions.get("content_entities"))
+        vectors_df = filter_canonical(vectors_df, entities_df)
     items_df = (
         spark.read.option("versionAsOf", versions["content"]).table("content").select(*ITEM_COLUMNS)
     )

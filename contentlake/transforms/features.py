@@ -47,8 +47,13 @@ def content_daily_features(
     window) cannot push the rate above 1. Null when the item has no plays.
     """
     window_df = filter_events_in_window(events_df, run_date, LONGEST_WINDOW_DAYS)
-    durations_df = content_df.select("content_id", "duration_seconds")
-    enriched_df = window_df.join(durations_df, on="content_id", how="left")
+    if "duration_seconds" in window_df.columns:
+        # Events re-keyed to their work (jobs/resolve_entities.py) carry the running time
+        # of the copy that was watched.
+        enriched_df = window_df
+    else:
+        durations_df = content_df.select("content_id", "duration_seconds")
+        enriched_df = window_df.join(durations_df, on="content_id", how="left")
     activity_df = (
         enriched_df.groupBy("content_id")
         .agg(*_activity_aggregates(run_date))

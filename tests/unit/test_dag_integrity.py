@@ -38,6 +38,7 @@ JOBS = (
     "embed_media",
     "embed_behaviour",
     "fuse_vectors",
+    "resolve_entities",
     "publish_index",
     "measure_drift",
 )
@@ -52,7 +53,8 @@ EXPECTED_UPSTREAMS = {
     "embed_media": {"extract_keyframes"},
     "embed_behaviour": {"ingest_events"},
     "fuse_vectors": {"embed_content", "embed_media", "embed_behaviour"},
-    "publish_index": {"fuse_vectors"},
+    "resolve_entities": {"fuse_vectors", "build_features"},
+    "publish_index": {"resolve_entities"},
     "measure_drift": {"build_features", "publish_index"},
 }
 
