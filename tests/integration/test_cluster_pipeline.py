@@ -97,7 +97,7 @@ def check_outcomes(attempts):
 
 
 @pytest.fixture(scope="module")
-def cluster_run(env_archive, standalone_cluster, tiny_model_path, tmp_path_factory):
+def cluster_run(env_archive, standalone_cluster, tiny_model, tmp_path_factory):
     """The two days submitted to the cluster; returns (config, driver output, new app dirs)."""
     # Not under pytest's tmp folder (0700): the PostgreSQL server runs as its own user.
     root = Path(tempfile.mkdtemp(prefix="contentlake-cluster-pipeline-"))
@@ -105,7 +105,9 @@ def cluster_run(env_archive, standalone_cluster, tiny_model_path, tmp_path_facto
     port = _free_port()
     overlay = {
         "database": DATABASE,
-        "embedding": {"model": tiny_model_path},
+        # The same tiny models as the local run (``tiny_model``), the image model included:
+        # each job records the model it ran with.
+        **tiny_model,
         "metastore": {"postgres": {"port": port}},
         "spark": {"master": standalone_cluster.master_url, "conf": SMALL_APPLICATION_CONF},
     }
