@@ -178,7 +178,7 @@ def indexed_items(
     cfg: Config,
     model_version: str,
     versions: dict[str, int],
-    run_date: date | None = None,
+    run_date: date,
 ) -> DataFrame:
     """The vectors of the configured model and modality, with the items' serving metadata,
     read at the versions the manifest records. With ``index.one_per_entity`` only the
@@ -192,8 +192,6 @@ def indexed_items(
         .select("content_id", "input_hash", "model_version", "embedding")
     )
     if cfg.index.one_per_entity:
-        if run_date is None:
-            raise ValueError("index.one_per_entity needs the run date")
         entities_df = require_entities(spark, run_date, versions.get("content_entities"))
         vectors_df = filter_canonical(vectors_df, entities_df)
     items_df = (

@@ -57,7 +57,7 @@ from contentlake.transforms.entity_resolution import (
     with_normalised_title,
     with_synopsis_words,
 )
-from contentlake.transforms.features import FEATURE_COLUMNS, content_daily_features
+from contentlake.transforms.features import FEATURE_COLUMNS, daily_features_of_timed_events
 
 JOB = "resolve_entities"
 PAIR_COLUMNS = (
@@ -290,7 +290,7 @@ def entity_daily_features(
         .groupBy("canonical_id")
         .agg(F.min("release_date").alias("release_date"), F.count("*").alias("members"))
     )
-    features_df = content_daily_features(
+    features_df = daily_features_of_timed_events(
         member_events_df, works_df.withColumnRenamed("canonical_id", "content_id"), run_date
     )
     return features_df.join(

@@ -46,23 +46,31 @@ def content_daily_features(
     in the window, so a complete without its play (logged alone, or played before the
     window) cannot push the rate above 1. Null when the item has no plays.
     """
-    window_df = filter_events_in_window(events_df, run_date, LONGEST_WINDOW_DAYS)
-    if "duration_seconds" in window_df.columns:
-        # Events re-keyed to their work (jobs/resolve_entities.py) carry the running time
-        # of the copy that was watched.
-        enriched_df = window_df
-    else:
-        durations_df = content_df.select("content_id", "duration_seconds")
-        enriched_df = window_df.join(durations_df, on="content_id", how="left")
+    durations_df = content_df.select("content_id", "duration_seconds")
+    return daily_features_of_timed_events(
+        events_df.join(durations_df, on="content_id", how="left"),
+        content_df.select("content_id", "release_date"),
+        run_date,
+    )
+
+
+def daily_features_of_timed_events(
+    timed_events_df: DataFrame, items_df: DataFrame, run_date: date
+) -> DataFrame:
+    """:func:`content_daily_features` of events that already carry the running time
+    (``duration_seconds``) of what was watched, for ``items_df`` (``content_id``,
+    ``release_date``): entity features re-key each copy's events to its work, and a
+    work's copies differ in running time (jobs/resolve_entities.py)."""
+    window_df = filter_events_in_window(timed_events_df, run_date, LONGEST_WINDOW_DAYS)
     activity_df = (
-        enriched_df.groupBy("content_id")
+        window_df.groupBy("content_id")
         .agg(*_activity_aggregates(run_date))
         .join(_completed_plays(window_df), on="content_id", how="left")
     )
 
     zero_counts = {name: 0 for name in _COUNT_COLUMNS}
     return (
-        content_df.select("content_id", "release_date")
+        items_df.select("content_id", "release_date")
         .join(activity_df, on="content_id", how="left")
         .fillna(zero_counts)
         .select(

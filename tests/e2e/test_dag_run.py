@@ -224,7 +224,11 @@ def site_conf(
             "metastore": {"postgres": {"port": port}},
             "spark": {
                 "env_archive": "",
-                "conf": {**SMALL_APPLICATION_CONF, "spark.pyspark.python": str(env_archive.python)},
+                "conf": {
+                    **overlay["spark"]["conf"],
+                    **SMALL_APPLICATION_CONF,
+                    "spark.pyspark.python": str(env_archive.python),
+                },
             },
         }
     )
