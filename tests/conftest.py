@@ -13,16 +13,6 @@ from contentlake.config import Config, load_config
 # py4j logs at INFO while the session shuts down, after pytest has closed its captures.
 logging.getLogger("py4j").setLevel(logging.WARNING)
 
-# Test data is tens or hundreds of rows, where compiling each query's generated Java (and
-# then JIT-compiling it) costs more than running the query: the tests' Spark runs plans
-# operator by operator instead of as whole-stage generated code. About 17% off a pipeline
-# day on the e2e shape (bench/pipeline_day.py --items 40 --events 300 --days 2: 269 s with
-# whole-stage codegen, 223 s without); results are the same either way. (Expression
-# codegen stays on: Spark's interpreted factory mode, 30% off, fails to decode
-# ``spark.catalog.listTables()``, which table maintenance uses.)
-SMALL_DATA_SPARK_CONF = {"spark.sql.codegen.wholeStage": "false"}
-TEST_SPARK = {"spark": {"conf": SMALL_DATA_SPARK_CONF}}
-
 
 @pytest.fixture(scope="session")
 def spark_root(tmp_path_factory) -> Path:
@@ -33,7 +23,7 @@ def spark_root(tmp_path_factory) -> Path:
 def spark(spark_root):
     from contentlake.session import build_spark
 
-    session = build_spark(load_config(profile="local", root=spark_root, overrides=TEST_SPARK))
+    session = build_spark(load_config(profile="local", root=spark_root))
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
@@ -130,22 +120,21 @@ def tiny_image_model(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_path, tiny_image_model) -> dict:
-    """Config overrides that make a lakehouse embed with the tiny models (and, run in a
-    process of its own, interpret its queries like the tests' session)."""
+    """Config overrides that make a lakehouse embed with the tiny models."""
     return {
         "embedding": {"model": tiny_model_path},
         "image_embedding": {"model": tiny_image_model},
-        **TEST_SPARK,
     }
 
 
 @pytest.fixture(scope="session")
-def tiny_model_conf(tiny_model, tmp_path_factory) -> Path:
+def tiny_model_conf(tiny_model_path, tiny_image_model, tmp_path_factory) -> Path:
     """The same, as a ``$CONTENTLAKE_CONF`` overlay for jobs run in other processes."""
-    import yaml
-
     path = tmp_path_factory.mktemp("conf") / "tiny_model.yaml"
-    path.write_text(yaml.safe_dump(tiny_model))
+    path.write_text(
+        f"embedding:\n  model: {tiny_model_path}\n"
+        f"image_embedding:\n  model: {tiny_image_model}\n"
+    )
     return path
 
 

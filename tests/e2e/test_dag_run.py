@@ -224,11 +224,7 @@ def site_conf(
             "metastore": {"postgres": {"port": port}},
             "spark": {
                 "env_archive": "",
-                "conf": {
-                    **overlay["spark"]["conf"],
-                    **SMALL_APPLICATION_CONF,
-                    "spark.pyspark.python": str(env_archive.python),
-                },
+                "conf": {**SMALL_APPLICATION_CONF, "spark.pyspark.python": str(env_archive.python)},
             },
         }
     )

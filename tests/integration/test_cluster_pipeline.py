@@ -109,10 +109,7 @@ def cluster_run(env_archive, standalone_cluster, tiny_model, tmp_path_factory):
         # each job records the model it ran with.
         **tiny_model,
         "metastore": {"postgres": {"port": port}},
-        "spark": {
-            "master": standalone_cluster.master_url,
-            "conf": {**tiny_model["spark"]["conf"], **SMALL_APPLICATION_CONF},
-        },
+        "spark": {"master": standalone_cluster.master_url, "conf": SMALL_APPLICATION_CONF},
     }
     site_conf = tmp_path_factory.mktemp("cluster-conf") / "site.yaml"
     site_conf.write_text(yaml.safe_dump(overlay))
