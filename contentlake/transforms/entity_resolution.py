@@ -180,9 +180,7 @@ def lsh_band_keys(vectors_df: DataFrame, bands: int, bits: int, seed: int) -> Da
     # posexplode_outer: a plain posexplode lets Spark infer a filter on the hashes that it
     # pushes below the isNotNull above and, in plans run without whole-stage codegen,
     # evaluates first, hashing the null vectors (the hashes are never null here).
-    bits_df = hashed_df.select(
-        "content_id", F.posexplode_outer("hashes").alias("position", "hash")
-    )
+    bits_df = hashed_df.select("content_id", F.posexplode_outer("hashes").alias("position", "hash"))
     signed = vector_to_array(F.col("hash")).getItem(0) >= 0
     band = (F.col("position") / bits).cast("int")
     bit = F.expr(f"shiftleft(cast(1 as bigint), cast(position % {int(bits)} as int))")

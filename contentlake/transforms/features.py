@@ -48,9 +48,7 @@ def content_daily_features(
     """
     durations_df = content_df.select("content_id", "duration_seconds")
     return daily_features_of_timed_events(
-        events_df.join(durations_df, on="content_id", how="left"),
-        content_df.select("content_id", "release_date"),
-        run_date,
+        events_df.join(durations_df, on="content_id", how="left"), content_df, run_date
     )
 
 
