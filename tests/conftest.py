@@ -128,13 +128,12 @@ def tiny_model(tiny_model_path, tiny_image_model) -> dict:
 
 
 @pytest.fixture(scope="session")
-def tiny_model_conf(tiny_model_path, tiny_image_model, tmp_path_factory) -> Path:
+def tiny_model_conf(tiny_model, tmp_path_factory) -> Path:
     """The same, as a ``$CONTENTLAKE_CONF`` overlay for jobs run in other processes."""
+    import yaml
+
     path = tmp_path_factory.mktemp("conf") / "tiny_model.yaml"
-    path.write_text(
-        f"embedding:\n  model: {tiny_model_path}\n"
-        f"image_embedding:\n  model: {tiny_image_model}\n"
-    )
+    path.write_text(yaml.safe_dump(tiny_model))
     return path
 
 

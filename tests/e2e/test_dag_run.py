@@ -1,4 +1,4 @@
-"""``airflow dags test contentlake_daily``, end to end, every task a real ``spark-submit``.
+"""``airflow dags test contentlake_daily``, end to end, every job task a real ``spark-submit``.
 
 Slow (several minutes: one spark-submit per task) and deselected by default; run with::
 
@@ -214,8 +214,8 @@ def site_conf(
 ) -> Path:
     """The ``$CONTENTLAKE_CONF`` overlay of one test: the tiny models, its own database on the
     shared metastore (whose folder holds the JDBC driver for the driver's class path), a
-    small application's settings, and the workers' Python preinstalled (no archive to
-    unpack per task)."""
+    small application's settings, and the wheel's venv as the Python of the driver and its
+    workers (no archive to unpack per task)."""
     port, _, metastore_folder = metastore_server
     overlay = yaml.safe_load(tiny_model_conf.read_text())
     overlay.update(
