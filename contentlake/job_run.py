@@ -14,7 +14,10 @@ A job is its reads, its transforms and its writes::
 
 :meth:`JobRun.gated_write` notes the table's version, commits the write (retrying a lost
 commit race), runs the table's checks and, when a fail-severity check fails, undoes the
-run's own rows and raises :class:`~contentlake.dq.rules.DataQualityError`. Leaving the
+run's own rows and raises :class:`~contentlake.dq.rules.DataQualityError`. A job that
+writes several tables for one run date gates them as one unit inside
+:meth:`JobRun.gate_together`: their checks run as one batch (one fused scan, one set of
+concurrent queries) and a failure undoes every write of the block. Leaving the
 block writes the run's single ``job_runs`` row (its accounting and every check result), in
 one commit, whether the run succeeded or stopped on :class:`~contentlake.errors.JobFailed`.
 """
@@ -24,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TypeVar
 
@@ -44,6 +48,16 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class _Gate:
+    """Committed writes waiting for their checks: what to check and how to undo each."""
+
+    # table -> (its version before the run's first write to it, the rows the run owns)
+    undo: dict[str, tuple[int, str | None]] = field(default_factory=dict)
+    also: list[str] = field(default_factory=list)
+    quarantined: dict[str, Mapping[str, int]] = field(default_factory=dict)
+
+
 class JobRun:
     """One job for one run date: its gated writes, its check results, its accounting."""
 
@@ -56,6 +70,7 @@ class JobRun:
         self.clock = StageClock()
         self.checks: list[CheckResult] = []
         self.result: JobResult | None = None
+        self._open_gate: _Gate | None = None
 
     def gated_write(
         self,
@@ -79,6 +94,12 @@ class JobRun:
         version_before = table_version(self.spark, table)
         outcome = commit_with_retry(write, table, self.cfg.writes)
         moved = quarantined(outcome) if callable(quarantined) else quarantined
+        gate = self._open_gate
+        if gate is not None:
+            gate.undo.setdefault(table, (version_before, owned_rows))
+            gate.also += [name for name in also_check if name not in gate.also]
+            gate.quarantined[table] = moved or {}
+            return outcome
         self.check(
             table,
             version_before=version_before,
@@ -87,6 +108,39 @@ class JobRun:
             also=also_check,
         )
         return outcome
+
+    @contextmanager
+    def gate_together(self) -> Iterator[None]:
+        """Gate the block's writes as one unit, when it ends.
+
+        A job that fills several tables for one run date (pairs, entities and their
+        features; provenance and vectors) commits each as the block goes, then the checks
+        of all of them run as one batch: one fused scan for every table and one set of
+        concurrent queries, instead of one round per write. A failed fail-severity check
+        undoes every write of the block (newest first) and raises, so no table keeps rows
+        of a run whose other tables were refused. An exception inside the block undoes
+        them too: their rows were never checked. A write later in the block may read an
+        earlier one's committed rows.
+        """
+        if self._open_gate is not None:
+            raise RuntimeError("gate_together blocks do not nest")
+        gate = self._open_gate = _Gate()
+        try:
+            yield
+        except BaseException:
+            self._open_gate = None
+            try:
+                self._undo(gate)
+            except Exception:  # the block's own error is the one to report
+                logger.exception("could not undo the unchecked writes of %s", self.job)
+            raise
+        self._open_gate = None
+        if gate.undo:
+            self._check_tables(
+                [*gate.undo, *(name for name in gate.also if name not in gate.undo)],
+                gate.undo,
+                gate.quarantined,
+            )
 
     def check(
         self,
@@ -100,20 +154,38 @@ class JobRun:
         """Run the checks of ``table`` and of the tables ``also`` names, together; on a
         failed fail-severity check undo ``table``'s write (when ``version_before`` is given)
         and raise."""
+        undo = {} if version_before is None else {table: (version_before, owned_rows)}
+        by_table = self._check_tables(
+            [table, *(name for name in also if name != table)], undo, {table: quarantined or {}}
+        )
+        return by_table[table]
+
+    def _check_tables(
+        self,
+        tables: Sequence[str],
+        undo: Mapping[str, tuple[int, str | None]],
+        quarantined: Mapping[str, Mapping[str, int]],
+    ) -> dict[str, list[CheckResult]]:
+        """One batch of checks over ``tables``; on a failure undo the writes in ``undo``."""
         with timed("dq", count=False):
-            versions = {name: table_version(self.spark, name) for name in (table, *also)}
-            by_table = run_checks_of_tables(
-                self.spark, versions, self.run_date, {table: quarantined or {}}
-            )
+            versions = {name: table_version(self.spark, name) for name in tables}
+            by_table = run_checks_of_tables(self.spark, versions, self.run_date, quarantined)
             results = [result for name in versions for result in by_table[name]]
             log_results(results)
             self.checks += results
             failures = [result for result in results if result.status == "fail"]
-            if failures and version_before is not None and versions[table] != version_before:
-                undo_run(self.spark, self.cfg, table, version_before, owned_rows, self.run_date)
+            if failures:
+                self._undo(_Gate(undo=dict(undo)), versions)
         if failures:
             raise DataQualityError(failures)
-        return by_table[table]
+        return by_table
+
+    def _undo(self, gate: _Gate, versions: Mapping[str, int] | None = None) -> None:
+        """Put back each written table of ``gate`` (newest write first) that has moved on."""
+        for table, (version_before, owned_rows) in reversed(gate.undo.items()):
+            now = versions[table] if versions else table_version(self.spark, table)
+            if now != version_before:
+                undo_run(self.spark, self.cfg, table, version_before, owned_rows, self.run_date)
 
     def finish(
         self,

@@ -79,7 +79,10 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
             stale_df = filter_stale_status(status_df, inputs_df, version).localCheckpoint()
             decoded, stale = sum(counts.values()), stale_df.count()
             if decoded or stale:
-                with timed_stage(logger, "merge and check keyframes and statuses"):
+                with (
+                    timed_stage(logger, "merge and check keyframes and statuses"),
+                    job.gate_together(),
+                ):
                     write(spark, job, extracted_df, stale_df, version, run_date)
             else:
                 # Nothing changed: no commit at all, so a rerun leaves every version as it was.
@@ -119,7 +122,8 @@ def extract(spark: SparkSession, cfg: Config, pending_df: DataFrame) -> DataFram
 
 def write(spark, job, extracted_df: DataFrame, stale_df: DataFrame, version: str, run_date: date):
     """Keyframes first, statuses second: a status row says its item's keyframes are in
-    place, so a run that stops between the two decodes those items again next time."""
+    place, so a run that stops between the two decodes those items again next time. The
+    caller gates both writes together."""
     keyframes_df = explode_keyframe_rows(extracted_df, version, run_date)
     replaced_df = extracted_df.select(
         "content_id",

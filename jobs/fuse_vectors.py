@@ -70,15 +70,16 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
                         pending_df, layout, cfg.fusion.projection_dim, run_date
                     )
                     # The provenance first: no vector is served without a record of what
-                    # made it.
-                    job.gated_write(
-                        "content_fused_sources",
-                        lambda: merge_rows(spark, "content_fused_sources", sources_df),
-                    )
-                    job.gated_write(
-                        "content_embeddings",
-                        lambda: merge_rows(spark, "content_embeddings", vectors_df),
-                    )
+                    # made it. One gate for both: a refused vector takes its record back.
+                    with job.gate_together():
+                        job.gated_write(
+                            "content_fused_sources",
+                            lambda: merge_rows(spark, "content_fused_sources", sources_df),
+                        )
+                        job.gated_write(
+                            "content_embeddings",
+                            lambda: merge_rows(spark, "content_embeddings", vectors_df),
+                        )
                 else:
                     # The same checks as a run that writes, so a rerun records the same.
                     job.check("content_fused_sources", also=("content_embeddings",))

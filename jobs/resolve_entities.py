@@ -91,7 +91,10 @@ def run(spark: SparkSession, cfg: Config, run_date: date, run_id: str | None = N
             counts = resolution.counts()
             if counts["items"] == 0:
                 raise JobFailed("the catalogue is empty: run ingest_catalog first")
-            with timed_stage(logger, "write and check the entity tables"):
+            with (
+                timed_stage(logger, "write and check the entity tables"),
+                job.gate_together(),
+            ):
                 owned = "resolved_date = {run_date}"
                 job.gated_write(
                     "content_match_pairs",

@@ -155,6 +155,70 @@ def test_a_failed_gate_undoes_only_the_runs_own_rows(spark, lake):
     )
 
 
+def test_writes_gated_together_are_undone_together_when_one_table_fails(spark, lake):
+    run_date = date(2026, 11, 15)
+    versions = {t: table_version(spark, t) for t in ("events", "content")}
+    before = {t: as_of(spark, t, v) for t, v in versions.items()}
+    events_df = rows_df(spark, "events", [event_row(n, run_date) for n in range(2)])
+    duplicate_df = rows_df(spark, "content", [content_row("c000002", "B again")])
+
+    with (
+        pytest.raises(DataQualityError, match="check content_id_unique on table content"),
+        job_run(spark, lake, "gate_together_fail", run_date, "run-1") as job,
+        job.gate_together(),
+    ):
+        # The events pass their own checks; they are written first and checked last.
+        job.gated_write(
+            "events",
+            lambda: events_df.writeTo("events").overwrite(owned(run_date)),
+            owned_rows="_ingest_date = {run_date}",
+        )
+        job.gated_write("content", lambda: duplicate_df.writeTo("content").append())
+
+    for table, before_df in before.items():
+        assert_df_equality(spark.table(table), before_df, ignore_row_order=True)
+    # each table: the run's write, then its undo (content restored, the events put back)
+    assert {t: table_version(spark, t) for t in versions} == {
+        t: v + 2 for t, v in versions.items()
+    }
+    run = job_runs_row(spark, "gate_together_fail", run_date)
+    checks = recorded_checks(run)
+    # one batch judged both tables: every check of each, recorded once
+    assert len(checks) == len(run.checks) == len(load_checks("events")) + len(
+        load_checks("content")
+    )
+    assert checks["events", "content_id_known"].status == "pass"
+    assert (run.status, checks["content", "content_id_unique"].sample_keys) == (
+        "failed",
+        ["c000002"],
+    )
+
+
+def test_an_error_inside_a_gate_together_block_undoes_its_unchecked_writes(spark, lake):
+    run_date = date(2026, 11, 16)
+    version = table_version(spark, "events")
+    before_df = as_of(spark, "events", version)
+    events_df = rows_df(spark, "events", [event_row(1, run_date)])
+
+    with (
+        pytest.raises(JobFailed, match="the second input is missing"),
+        job_run(spark, lake, "gate_together_error", run_date, "run-1") as job,
+        job.gate_together(),
+    ):
+        job.gated_write(
+            "events",
+            lambda: events_df.writeTo("events").overwrite(owned(run_date)),
+            owned_rows="_ingest_date = {run_date}",
+        )
+        raise JobFailed("the second input is missing")
+
+    assert_df_equality(spark.table("events"), before_df, ignore_row_order=True)
+    assert table_version(spark, "events") == version + 2
+    run = job_runs_row(spark, "gate_together_error", run_date)
+    # no check ran: the write was undone before its gate
+    assert (run.status, len(run.checks)) == ("failed", 0)
+
+
 def test_a_job_run_commits_one_bookkeeping_row_that_a_rerun_replaces(spark, lake):
     run_date = date(2026, 11, 20)
     run_df = rows_df(spark, "events", [event_row(n, run_date) for n in range(3)])
