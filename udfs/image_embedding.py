@@ -226,6 +226,52 @@ def encode_images(
     return out
 
 
+def embed_image_batches(
+    image_batches: Iterator[pd.Series],
+    model: str,
+    device: str = AUTO,
+    batch_size: int = 64,
+    images_per_call: int | None = None,
+) -> Iterator[pd.Series]:
+    """What the image UDF runs in a Python worker: each Series of image bytes (Spark's
+    Arrow batches) as a Series of vectors (None where an image does not decode), in order.
+    Plain Python, so a machine with a GPU and no Spark can run and time it
+    (``bench/gpu_embed.py``)."""
+    progress = worker_logger()
+    choice = choose_device(device)
+    if (threads := task_cpu_threads()) is not None and choice.device == "cpu":
+        import torch
+
+        # One thread per core the task holds: concurrent tasks of an executor would
+        # otherwise each start one thread per core of the machine and thrash.
+        torch.set_num_threads(threads)
+    first_load = load_image_model.cache_info().currsize == 0
+    encoder = load_image_model(model, choice.device)
+    if first_load:
+        progress.info(
+            "%s: %s on %s (gpu address %s, %s, pid %d)",
+            MODEL_LOADED,
+            model,
+            choice.device,
+            choice.gpu_address,
+            choice.dtype_name,
+            os.getpid(),
+        )
+    if images_per_call:
+        image_batches = rebatched(image_batches, images_per_call)
+    for images in image_batches:
+        started = time.perf_counter()
+        vectors = encode_images(encoder, images.tolist(), batch_size)
+        seconds = time.perf_counter() - started
+        progress.info(
+            "encoded %d images in %.1fs (%.0f images/s)",
+            len(images),
+            seconds,
+            len(images) / max(seconds, 1e-6),
+        )
+        yield pd.Series([None if v is None else v.tolist() for v in vectors], dtype=object)
+
+
 def image_embedding_udf(
     model: str, device: str = AUTO, batch_size: int = 64, images_per_call: int | None = None
 ) -> Callable[[Column], Column]:
@@ -238,39 +284,7 @@ def image_embedding_udf(
 
     @F.pandas_udf(T.ArrayType(T.FloatType()))
     def embed(image_batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
-        progress = worker_logger()
-        choice = choose_device(device)
-        if (threads := task_cpu_threads()) is not None and choice.device == "cpu":
-            import torch
-
-            # One thread per core the task holds: concurrent tasks of an executor would
-            # otherwise each start one thread per core of the machine and thrash.
-            torch.set_num_threads(threads)
-        first_load = load_image_model.cache_info().currsize == 0
-        encoder = load_image_model(model, choice.device)
-        if first_load:
-            progress.info(
-                "%s: %s on %s (gpu address %s, %s, pid %d)",
-                MODEL_LOADED,
-                model,
-                choice.device,
-                choice.gpu_address,
-                choice.dtype_name,
-                os.getpid(),
-            )
-        if images_per_call:
-            image_batches = rebatched(image_batches, images_per_call)
-        for images in image_batches:
-            started = time.perf_counter()
-            vectors = encode_images(encoder, images.tolist(), batch_size)
-            seconds = time.perf_counter() - started
-            progress.info(
-                "encoded %d images in %.1fs (%.0f images/s)",
-                len(images),
-                seconds,
-                len(images) / max(seconds, 1e-6),
-            )
-            yield pd.Series([None if v is None else v.tolist() for v in vectors], dtype=object)
+        yield from embed_image_batches(image_batches, model, device, batch_size, images_per_call)
 
     return embed
 

@@ -191,6 +191,45 @@ def rebatched(batches: Iterator[pd.Series], rows: int) -> Iterator[pd.Series]:
         yield pd.concat(held, ignore_index=True)
 
 
+def embed_text_batches(
+    text_batches: Iterator[pd.Series],
+    model: str,
+    device: str = "auto",
+    batch_size: int = 128,
+    texts_per_call: int | None = None,
+) -> Iterator[pd.Series]:
+    """What the text UDF runs in a Python worker: each Series of texts (Spark's Arrow
+    batches) as a Series of vectors, in order. Plain Python, so a machine with a GPU and no
+    Spark can run and time it (``bench/gpu_embed.py``)."""
+    progress = worker_logger()
+    first_load = load_text_model.cache_info().currsize == 0
+    # A concrete device as the cache key: a reused worker whose next task holds
+    # another GPU loads the model there instead of reusing the first GPU's copy.
+    encoder = load_text_model(model, pick_device(device))
+    if first_load:
+        progress.info(
+            "%s: %s on %s by %s (pid %d)",
+            MODEL_LOADED,
+            model,
+            encoder.device,
+            sys.executable,
+            os.getpid(),
+        )
+    if texts_per_call:
+        text_batches = rebatched(text_batches, texts_per_call)
+    for texts in text_batches:
+        started = time.perf_counter()
+        vectors = encode_batch(encoder, texts.fillna("").tolist(), batch_size)
+        seconds = time.perf_counter() - started
+        progress.info(
+            "encoded %d texts in %.1fs (%.0f texts/s)",
+            len(texts),
+            seconds,
+            len(texts) / max(seconds, 1e-6),
+        )
+        yield pd.Series(list(vectors))
+
+
 def text_embedding_udf(
     model: str, device: str = "auto", batch_size: int = 128, texts_per_call: int | None = None
 ) -> Callable[[Column], Column]:
@@ -205,32 +244,6 @@ def text_embedding_udf(
 
     @F.pandas_udf(T.ArrayType(T.FloatType()))
     def embed(text_batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
-        progress = worker_logger()
-        first_load = load_text_model.cache_info().currsize == 0
-        # A concrete device as the cache key: a reused worker whose next task holds
-        # another GPU loads the model there instead of reusing the first GPU's copy.
-        encoder = load_text_model(model, pick_device(device))
-        if first_load:
-            progress.info(
-                "%s: %s on %s by %s (pid %d)",
-                MODEL_LOADED,
-                model,
-                encoder.device,
-                sys.executable,
-                os.getpid(),
-            )
-        if texts_per_call:
-            text_batches = rebatched(text_batches, texts_per_call)
-        for texts in text_batches:
-            started = time.perf_counter()
-            vectors = encode_batch(encoder, texts.fillna("").tolist(), batch_size)
-            seconds = time.perf_counter() - started
-            progress.info(
-                "encoded %d texts in %.1fs (%.0f texts/s)",
-                len(texts),
-                seconds,
-                len(texts) / max(seconds, 1e-6),
-            )
-            yield pd.Series(list(vectors))
+        yield from embed_text_batches(text_batches, model, device, batch_size, texts_per_call)
 
     return embed

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pandas as pd
 import pytest
 from contentlake.udfs.devices import DeviceChoice, choose_device
 from contentlake.udfs.image_embedding import (
     EFFICIENTNET_LITE0,
+    embed_image_batches,
     encode_images,
     image_model_fingerprint,
     load_image_model,
@@ -83,6 +85,25 @@ def test_a_tiny_clip_gives_unit_vectors_in_input_order_and_none_for_bad_images(t
     # Batched as [red, blue] and [red]: the same image gives the same vector in any batch.
     np.testing.assert_array_equal(vectors[0], vectors[4])
     assert not np.allclose(vectors[0], vectors[3])
+
+
+def test_the_udf_body_regroups_arrow_batches_and_keeps_rows_in_order(tiny_clip):
+    """What a Python worker runs, without Spark: batches of 3 and 4 rows come out as
+    batches of ``images_per_call`` (2) with every row's vector, in order, None for the bad
+    one, equal to what ``encode_images`` gives each image."""
+    images = [png((255, 0, 0)), striped((0, 0, 255)), b"broken", png((0, 255, 0))]
+    images += [striped((255, 255, 0)), png((0, 0, 0)), png((255, 0, 0))]
+    arrow_batches = iter([pd.Series(images[:3]), pd.Series(images[3:])])
+
+    out = list(embed_image_batches(arrow_batches, tiny_clip, "cpu", 4, images_per_call=2))
+
+    assert [len(batch) for batch in out] == [2, 2, 2, 1]
+    rows = [row for batch in out for row in batch]
+    expected = encode_images(load_image_model(tiny_clip, "cpu"), images)
+    assert [row is None for row in rows] == [v is None for v in expected]
+    for row, vector in zip(rows, expected, strict=True):
+        if vector is not None:
+            np.testing.assert_allclose(row, vector, atol=1e-6)
 
 
 def test_a_model_fingerprint_is_stable_and_follows_the_weights(tiny_clip, tmp_path):
