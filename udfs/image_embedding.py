@@ -24,7 +24,6 @@ import io
 import json
 import logging
 import os
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from contentlake.udfs.devices import AUTO, DeviceChoice, choose_device, task_cpu_threads
-from contentlake.udfs.text_embedding import rebatched, worker_logger
+from contentlake.udfs.text_embedding import encoded_batches, worker_logger
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -257,19 +256,12 @@ def embed_image_batches(
             choice.dtype_name,
             os.getpid(),
         )
-    if images_per_call:
-        image_batches = rebatched(image_batches, images_per_call)
-    for images in image_batches:
-        started = time.perf_counter()
+
+    def encode(images: pd.Series) -> pd.Series:
         vectors = encode_images(encoder, images.tolist(), batch_size)
-        seconds = time.perf_counter() - started
-        progress.info(
-            "encoded %d images in %.1fs (%.0f images/s)",
-            len(images),
-            seconds,
-            len(images) / max(seconds, 1e-6),
-        )
-        yield pd.Series([None if v is None else v.tolist() for v in vectors], dtype=object)
+        return pd.Series([None if v is None else v.tolist() for v in vectors], dtype=object)
+
+    yield from encoded_batches(image_batches, images_per_call, encode, "images")
 
 
 def image_embedding_udf(

@@ -191,6 +191,26 @@ def rebatched(batches: Iterator[pd.Series], rows: int) -> Iterator[pd.Series]:
         yield pd.concat(held, ignore_index=True)
 
 
+def encoded_batches(
+    batches: Iterator[pd.Series],
+    rows_per_call: int | None,
+    encode: Callable[[pd.Series], pd.Series],
+    noun: str,
+) -> Iterator[pd.Series]:
+    """``encode`` over ``batches`` regrouped into ``rows_per_call`` rows (``None``: as they
+    come), logging each call's size and rate: how a long embedding run shows progress."""
+    progress = worker_logger()
+    if rows_per_call:
+        batches = rebatched(batches, rows_per_call)
+    for batch in batches:
+        started = time.perf_counter()
+        out = encode(batch)
+        seconds = time.perf_counter() - started
+        rate = len(batch) / max(seconds, 1e-6)
+        progress.info("encoded %d %s in %.1fs (%.0f %s/s)", len(batch), noun, seconds, rate, noun)
+        yield out
+
+
 def embed_text_batches(
     text_batches: Iterator[pd.Series],
     model: str,
@@ -215,19 +235,11 @@ def embed_text_batches(
             sys.executable,
             os.getpid(),
         )
-    if texts_per_call:
-        text_batches = rebatched(text_batches, texts_per_call)
-    for texts in text_batches:
-        started = time.perf_counter()
-        vectors = encode_batch(encoder, texts.fillna("").tolist(), batch_size)
-        seconds = time.perf_counter() - started
-        progress.info(
-            "encoded %d texts in %.1fs (%.0f texts/s)",
-            len(texts),
-            seconds,
-            len(texts) / max(seconds, 1e-6),
-        )
-        yield pd.Series(list(vectors))
+
+    def encode(texts: pd.Series) -> pd.Series:
+        return pd.Series(list(encode_batch(encoder, texts.fillna("").tolist(), batch_size)))
+
+    yield from encoded_batches(text_batches, texts_per_call, encode, "texts")
 
 
 def text_embedding_udf(
