@@ -44,6 +44,7 @@ from contentlake.udfs.image_embedding import embed_image_batches
 from contentlake.udfs.text_embedding import embed_text_batches
 
 from contentlake.config import load_config
+from contentlake.neighbour_overlap import overlap_of
 from contentlake.sample_data import SampleSpec, catalog_path, generate
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -114,7 +115,8 @@ def best_rate(
 
 def agreement(reference: np.ndarray, other: np.ndarray) -> tuple[float, float, float]:
     """Smallest and mean cosine between matching rows, and the mean share of each row's
-    ``NEIGHBOURS`` nearest neighbours that both sets of vectors agree on."""
+    ``NEIGHBOURS`` nearest neighbours that both sets of vectors agree on (the drift job's
+    neighbour overlap, ``contentlake/neighbour_overlap.py``)."""
     cosines = np.sum(reference * other, axis=1) / (
         np.linalg.norm(reference, axis=1) * np.linalg.norm(other, axis=1)
     )
@@ -125,10 +127,11 @@ def agreement(reference: np.ndarray, other: np.ndarray) -> tuple[float, float, f
         np.fill_diagonal(sims, -np.inf)
         return np.argsort(-sims, axis=1)[:, :NEIGHBOURS]
 
-    shared = [
-        len(set(a) & set(b)) / NEIGHBOURS for a, b in zip(top(reference), top(other), strict=True)
-    ]
-    return float(cosines.min()), float(cosines.mean()), float(np.mean(shared))
+    def lists(vectors: np.ndarray) -> dict[int, list[int]]:
+        return dict(enumerate(top(vectors).tolist()))
+
+    shared = overlap_of(lists(reference), lists(other)).overlap
+    return float(cosines.min()), float(cosines.mean()), float(shared)
 
 
 def bench_modality(

@@ -16,8 +16,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from contentlake.retrieval_eval import Searchable, rankings
+if TYPE_CHECKING:  # retrieval_eval imports faiss and pyspark; overlap_of needs neither
+    from contentlake.retrieval_eval import Searchable
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ def neighbour_overlap(
     in any catalogue of more than ``k`` items, and still 1.0 for identical lists in a
     smaller one.
     """
+    from contentlake.retrieval_eval import rankings
+
     queries = sample_items(set(previous.ids) & set(current.ids), sample)
     return overlap_of(rankings(previous, queries, k), rankings(current, queries, k))
 
