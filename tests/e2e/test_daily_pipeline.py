@@ -1,4 +1,10 @@
-"""The demo pipeline end to end on tiny generated data: real Spark, Delta, model, FAISS."""
+"""The demo pipeline end to end on tiny generated data: real Spark, Delta, model, FAISS.
+
+Slow (``make test-slow``, which CI runs): two days of every job cost about five minutes on
+two cores, nearly half of what the default suite took with it. Each job's behaviour keeps
+its own test in the default suite (tests/integration/, tests/unit/); this module is the one
+place where all of them run in sequence, as the demo does, and read each other's tables.
+"""
 
 import json
 
@@ -11,10 +17,11 @@ from contentlake.config import load_config
 from contentlake.demo import run_demo, show_results
 from contentlake.index_choice import DEFAULT_CANDIDATES
 from contentlake.index_snapshot import load_snapshot
-from contentlake.query import main as query_main
 from contentlake.report import write_pipeline_report
 from contentlake.sample_data import SampleSpec, catalog_path, load_expected
 from contentlake.tables import SQL_DIR, sql_statements
+
+pytestmark = pytest.mark.slow
 
 ANALYST_DIR = SQL_DIR / "analyst"
 # With media for a few items, one bad file of each kind among them (docs/media.md).
@@ -215,13 +222,6 @@ def test_analyst_queries_run_by_table_name(spark, pipeline, query):
         assert rows == []
     else:
         assert rows, f"{query} returned nothing on the demo data"
-
-
-def test_query_cli_refuses_a_file_with_several_statements(tmp_path):
-    two = tmp_path / "two.sql"
-    two.write_text("select 1;\nselect 2;\n")
-    with pytest.raises(SystemExit):
-        query_main([str(two)])
 
 
 def test_html_report_plots_accounting_quarantine_and_checks(spark, pipeline, tmp_path):

@@ -1,9 +1,10 @@
-"""Crash safety: each writing job, killed with SIGKILL in the middle of its write stage and
-started again in a fresh process, leaves the lakehouse exactly as a clean run leaves it.
+"""Crash safety: a job killed with SIGKILL in the middle of its write stage and started
+again in a fresh process leaves the lakehouse exactly as a clean run leaves it, for each
+kind of write (several tables, an overwrite of the run's slice, a MERGE, a snapshot).
 
 The jobs run as separate processes through their own ``main()`` (as ``jobs/<job>.py``
 does), on their own lakehouse root: the embedded Derby metastore serves one process at a
-time. To keep to six JVM starts, each process first reruns the job the previous process
+time. To keep to five JVM starts, each process first reruns the job the previous process
 was killed in (the recovery) and then starts the next job, which is killed in turn. The
 clean run is this test session's own, over the very same landing files.
 """
@@ -35,12 +36,15 @@ SPEC = SampleSpec(items=30, days=1, users=15, events_per_day=100, seed=13)
 DAY = SPEC.landing_dates()[0]
 PROCESS_SECONDS = 480
 
-# The job killed in each process, the stage it is killed in and the folder (under the
-# lakehouse root) that the stage writes first, in pipeline order.
+# The jobs in pipeline order: for each killed one, the stage it is killed in and the folder
+# (under the lakehouse root) that the stage writes first; a job with no stage runs through
+# in the process that kills the next one.
 CRASHES = (
     ("ingest_catalog", "write and check content", "content"),
     ("ingest_events", "write and check events", "events"),
-    ("build_features", "write and check content_daily_features", "content_daily_features"),
+    # Not killed: its write is the gated overwrite of the run date's slice that ingest_events
+    # is killed in just before, and a process of its own cost about 40 s of CI.
+    ("build_features", None, None),
     ("embed_content", "merge and check content_embeddings", "content_embeddings"),
     # A tiny snapshot is staged and renamed within the log reader's latency, so the kill
     # lands while the job reads the vectors; the staged publish itself is atomic by rename
@@ -237,6 +241,9 @@ def test_a_job_killed_mid_write_and_rerun_leaves_what_a_clean_run_leaves(
     kills = {}
     recover = ["create_tables"]  # the first process creates the tables, as the DAG does
     for job, stage, table in CRASHES:
+        if stage is None:
+            recover.append(job)
+            continue
         process = JobProcess(root, [*recover, job], text_conf)
         folder = warehouse / table if table else None
         kills[job] = kill_mid_stage(process, stage, folder)

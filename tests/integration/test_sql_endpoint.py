@@ -3,13 +3,22 @@ answers JDBC queries (beeline) while the pipeline's own Spark process runs the i
 each answer a committed Delta version; the analyst's INSERT, DROP and CREATE are refused
 while the pipeline's writes land.
 
-The pipeline is a subprocess that loads the configuration like a job does; the endpoint is
-started with ``contentlake.sql_endpoint.start`` as ``make sql-endpoint`` starts it.
+The pipeline is a subprocess that loads the configuration like a job does: the
+metastore's kind comes from ``CONTENTLAKE_METASTORE=postgres``, as a user's jobs take it,
+and an override only moves the server to a free port. The endpoint is started with
+``contentlake.sql_endpoint.start`` as ``make sql-endpoint`` starts it.
+
+This test is also the shared metastore's: the endpoint is an analyst's Spark process that
+resolves the tables by name through PostgreSQL while the job's process writes them (Derby
+would refuse the second process outright), and every answer is a committed version. (A
+separate analyst pyspark session doing the same cost 139 s of CI; the DAG test reads the
+tables by name from a pyspark session on the shared metastore after its run.)
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -100,12 +109,17 @@ spark.stop()
 def endpoint_lake(postgres_root, free_port):
     """A lakehouse root with its own PostgreSQL metastore and endpoint port, both free."""
     root = postgres_root
+    # No kind here: the writer takes it from CONTENTLAKE_METASTORE (WRITER_ENV).
     overrides = {
-        "metastore": {"kind": "postgres", "postgres": {"port": free_port()}},
+        "metastore": {"postgres": {"port": free_port()}},
         "sql_endpoint": {"port": free_port()},
         "spark": {"conf": {"spark.driver.memory": "1g"}},
     }
-    cfg = load_config("local", root=root, overrides=overrides)
+    cfg = load_config(
+        "local",
+        root=root,
+        overrides={**overrides, "metastore": {"kind": "postgres", **overrides["metastore"]}},
+    )
     up(cfg)
     try:
         yield cfg, overrides
@@ -156,6 +170,7 @@ def test_analyst_queries_over_jdbc_while_a_job_writes_and_cannot_write(endpoint_
                 DAY.isoformat(),
             ],
             cwd=REPO,
+            env={**os.environ, "CONTENTLAKE_METASTORE": "postgres"},
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -1,5 +1,5 @@
 """Metastore choice in configuration and Spark settings, and the server command's refusals
-(no server is started here: see tests/integration/test_shared_metastore.py)."""
+(no server is started here: see tests/integration/test_sql_endpoint.py)."""
 
 import pytest
 
