@@ -2,7 +2,7 @@
 
 The lakehouse is built once for the module, and ``content`` is written straight from the
 generated catalogue: ingesting it (ingest_catalog) and embedding the text of items with bad
-media are covered end to end by tests/e2e/test_daily_pipeline.py, on media of its own.
+media are covered end to end by tests/e2e/test_daily_pipeline.py (slow), on media of its own.
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from pyspark.sql import functions as F
 from contentlake.config import load_config
 from contentlake.tables import ensure_tables, table_version
 
-# Two days of features and events of its own: the slow suite (the e2e pipeline test
-# checks drift rows for every day in the default suite).
+# Two days of features and events of its own: the slow suite, as is the e2e pipeline test,
+# which checks drift rows for every day of the demo.
 pytestmark = pytest.mark.slow
 
 DATABASE = "t_measure_drift"
