@@ -109,7 +109,7 @@ spark.stop()
 def endpoint_lake(postgres_root, free_port):
     """A lakehouse root with its own PostgreSQL metastore and endpoint port, both free."""
     root = postgres_root
-    # No kind here: the writer takes it from CONTENTLAKE_METASTORE (WRITER_ENV).
+    # No kind here: the writer takes it from CONTENTLAKE_METASTORE in its environment.
     overrides = {
         "metastore": {"postgres": {"port": free_port()}},
         "sql_endpoint": {"port": free_port()},
