@@ -4,7 +4,8 @@
 For each Delta table of the lakehouse:
 
 1. the table properties the DDL declares for tables created before them (the Change Data
-   Feed of ``content``) are set where missing: no commit when they are there;
+   Feed of ``content``, the checkpoint interval of ``job_run_attempts``) are set where
+   missing: no commit when they are there;
 2. ``OPTIMIZE`` compacts the small files every daily MERGE and partition overwrite leaves,
    with ``ZORDER BY`` where ``maintenance.zorder_by`` says it pays (measured in
    ``docs/maintenance.md``);
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 # Properties the DDL declares that a table created before them lacks.
 DECLARED_PROPERTIES: dict[str, dict[str, str]] = {
     "content": {"delta.enableChangeDataFeed": "true"},
+    "job_run_attempts": {"delta.checkpointInterval": "100"},
 }
 HOURS_PER_UNIT = {
     "second": 1 / 3600,

@@ -21,7 +21,13 @@ Kinds:
   they are computed in the same scan as the row checks. ``-- observe: <column>`` names
   the aggregate recorded as ``observed_value`` on every run (the volume check compares
   today's count against that history).
-* ``table`` checks (the default) are any SELECT: unique keys, joins, distribution shift.
+* ``unique`` checks assert that a key occurs once and are written exactly as ``select
+  <columns>, count(*) as <name> from <table> [where <predicate>] group by <key> having
+  count(*) > 1``. When their WHERE is the fused scan's, the scan also computes
+  ``count(*) - count(distinct struct(<key>))``, the copies beyond the first: zero passes
+  with no query of its own; otherwise the check's own query gives its count and samples.
+  One elsewhere runs as a table check.
+* ``table`` checks (the default) are any SELECT: joins, distribution shift, anything else.
 
 Severities: ``warn`` records and goes on; ``quarantine`` (row checks only) moves violating
 rows to the table's quarantine table before the write commits; ``fail`` stops the run,
@@ -46,7 +52,7 @@ from contentlake.sql_files import SQL_DIR
 
 DQ_DIR = SQL_DIR / "dq"
 SEVERITIES = ("warn", "quarantine", "fail")
-KINDS = ("row", "aggregate", "table")
+KINDS = ("row", "aggregate", "unique", "table")
 SAMPLE_SIZE = 5
 
 _HEADER = re.compile(r"^--\s*(severity|description|kind|observe)\s*:\s*(.+?)\s*$", re.IGNORECASE)
@@ -57,6 +63,12 @@ _ROW_CHECK = re.compile(
 _AGGREGATE_CHECK = re.compile(
     r"^\s*select\s+(?P<measures>.+?)\s+from\s+(?P<table>\w+)"
     r"(?:\s+where\s+(?P<predicate>.+?))?\s+having\s+(?P<having>.+?)\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_UNIQUE_CHECK = re.compile(
+    r"^\s*select\s+(?P<columns>.+?)\s*,\s*count\(\s*\*\s*\)\s+as\s+\w+\s+from\s+(?P<table>\w+)"
+    r"(?:\s+where\s+(?P<predicate>.+?))?\s+group\s+by\s+(?P<key>.+?)"
+    r"\s+having\s+count\(\s*\*\s*\)\s*>\s*1\s*;?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 _RUN_SLICE = re.compile(
@@ -77,6 +89,7 @@ class Check:
     predicate: str | None = None  # row: violations when true; aggregate: rows aggregated
     measures: str | None = None  # aggregate checks: the SELECT list of aggregates
     having: str | None = None  # aggregate checks: violation when true
+    key: str | None = None  # unique checks: the GROUP BY list that must not repeat
 
     @classmethod
     def from_file(cls, path: Path) -> Check:
@@ -120,6 +133,14 @@ class Check:
                 "having": match.group("having"),
             }
             _check_aggregate_shape(path, parts["measures"], parts["having"], header.get("observe"))
+        elif kind == "unique":
+            match = _UNIQUE_CHECK.match(sql)
+            if not match or match.group("table").lower() != table.lower():
+                raise ValueError(
+                    f"{path}: a unique check must read 'select <columns>, count(*) as <name> "
+                    f"from {table} [where <predicate>] group by <key> having count(*) > 1'"
+                )
+            parts = {"predicate": match.group("predicate"), "key": match.group("key")}
         elif header.get("observe"):
             raise ValueError(f"{path}: only aggregate checks observe a value")
         return cls(
@@ -202,8 +223,8 @@ def shared_run_slice(checks: list[Check]) -> str | None:
 
 
 def fuses_with(check: Check, run_slice: str | None) -> bool:
-    """Whether an aggregate check reads exactly the rows of the fused row-check scan."""
-    if check.kind != "aggregate":
+    """Whether an aggregate or unique check reads exactly the rows of the fused scan."""
+    if check.kind not in ("aggregate", "unique"):
         return False
     if check.predicate is None:
         return run_slice is None

@@ -34,3 +34,16 @@ def test_an_older_lakehouse_with_job_runs_as_a_table_is_told_how_to_upgrade(spar
 
     with pytest.raises(JobFailed, match="job_runs is a table in this lakehouse"):
         ensure_tables(spark, lake_db)
+
+
+def test_the_bookkeeping_log_is_checkpointed_by_maintenance_not_by_every_tenth_job(spark, lake_cfg):
+    from contentlake.maintenance import apply_declared_properties, table_properties
+
+    assert table_properties(spark, "job_run_attempts")["delta.checkpointInterval"] == "100"
+    # A lakehouse created before the property: the weekly maintenance sets it, once.
+    spark.sql("alter table job_run_attempts unset tblproperties ('delta.checkpointInterval')")
+    assert "delta.checkpointInterval" not in table_properties(spark, "job_run_attempts")
+
+    assert apply_declared_properties(spark, "job_run_attempts") == ("delta.checkpointInterval",)
+    assert table_properties(spark, "job_run_attempts")["delta.checkpointInterval"] == "100"
+    assert apply_declared_properties(spark, "job_run_attempts") == ()

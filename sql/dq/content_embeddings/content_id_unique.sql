@@ -1,4 +1,5 @@
 -- severity: fail
+-- kind: unique
 -- description: one vector per content_id and model version
 select content_id, modality, model_version, count(*) as copies
 from content_embeddings

@@ -1,4 +1,5 @@
 -- severity: fail
+-- kind: unique
 -- description: the run date's entities hold one row per content_id
 select content_id, count(*) as copies
 from content_entities

@@ -1,4 +1,5 @@
 -- severity: fail
+-- kind: unique
 -- description: the run date holds one row per subject, metric and feature
 select concat(subject, ' ', feature, ' ', metric) as metric_key, count(*) as copies
 from drift_metrics

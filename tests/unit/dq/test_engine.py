@@ -255,7 +255,7 @@ def test_an_empty_run_slice_passes_the_row_checks_and_is_stale_and_small(spark, 
     assert outcome(by_check["device_known"]) == ("pass", 0, ())
 
 
-# -- failing checks: count and samples from one query ------------------------------------
+# -- failing checks: count and samples -----------------------------------------------------
 
 
 def test_failing_checks_report_count_and_sample_keys_from_one_query(spark, views):
@@ -297,6 +297,7 @@ def test_the_count_is_the_total_and_the_samples_are_capped(spark, views):
 
     assert (result.status, result.violation_count, len(result.sample_keys)) == ("fail", 7, 5)
     assert len(set(result.sample_keys)) == SAMPLE_SIZE and set(result.sample_keys) <= set(ids)
+    # more violations than samples: the check's one query is fetched, then counted
     assert len(counting.queries) == 1
 
 
@@ -501,6 +502,33 @@ def test_embedding_checks_find_each_kind_of_broken_vector(spark, views):
         "one_dimension_per_model": ("pass", 0, ()),
         "unit_norm": ("fail", 4, ("c000002", "c000003", "c000004", "c000008")),
     }
+
+
+def test_a_key_check_costs_no_query_of_its_own_until_a_key_repeats(spark, views):
+    views("content", [content_row(f"c00000{n}") for n in range(1, 4)], CONTENT)
+    key_query = "group by content_id, modality, model_version"
+
+    def vector(content_id, modality="text", version="v1"):
+        return (content_id, modality, "m", version, 3, "h", [0.6, 0.8, 0.0], RUN_DATE)
+
+    # one item under two model versions: no key repeats
+    views("content_embeddings", [vector("c000001"), vector("c000002", version="v2"),
+                                 vector("c000002")], EMBEDDINGS)  # fmt: skip
+    counting = CountingSql(spark)
+    passing = by_name(run_checks(counting, "content_embeddings", RUN_DATE, VERSION))
+    assert passing["content_id_unique"] == ("pass", 0, ())
+    assert not any(key_query in query for query in counting.queries)
+
+    # a key three times, and a key with a null part twice (GROUP BY groups nulls together)
+    views("content_embeddings", [vector("c000001")] * 3 + [vector("c000002", None)] * 2
+          + [vector("c000003")], EMBEDDINGS)  # fmt: skip
+    counting = CountingSql(spark)
+    failing = by_name(run_checks(counting, "content_embeddings", RUN_DATE, VERSION))
+    assert failing["content_id_unique"] == ("fail", 2, ("c000001", "c000002"))
+    assert sum(key_query in query for query in counting.queries) == 1
+    # the same count and samples as the check's own query run alone
+    alone = run_one(spark, "content_embeddings", "content_id_unique")
+    assert alone == failing["content_id_unique"]
 
 
 # -- quarantine rules on staged rows -----------------------------------------------------

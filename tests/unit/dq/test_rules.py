@@ -60,6 +60,8 @@ def test_every_shipped_check_parses_with_severity_kind_and_description():
                 assert check.predicate and check.measures is None and check.having is None
             elif check.kind == "aggregate":
                 assert check.measures and check.having, check.name
+            elif check.kind == "unique":
+                assert check.key and check.measures is None and check.having is None
             else:
                 assert check.kind == "table"
                 assert (check.predicate, check.measures, check.having, check.observe) == (None,) * 4
@@ -69,6 +71,7 @@ def test_every_shipped_check_parses_with_severity_kind_and_description():
         ("row", "fail"),
         ("row", "warn"),
         ("aggregate", "warn"),
+        ("unique", "fail"),
         ("table", "warn"),
         ("table", "fail"),
     } <= kinds
@@ -110,9 +113,76 @@ def test_the_shipped_row_checks_of_each_table_share_a_scan_with_its_aggregates()
         "volume_within_trailing_band",
     }
     content_checks = load_checks("content")
-    # content's row checks judge the whole table, and so does its freshness aggregate
+    # content's row checks judge the whole table, and so do its freshness and key checks
     assert shared_run_slice([c for c in content_checks if c.kind == "row"]) is None
-    assert [c.name for c in content_checks if fuses_with(c, None)] == ["fresh_for_run_date"]
+    assert [c.name for c in content_checks if fuses_with(c, None)] == [
+        "content_id_unique",
+        "fresh_for_run_date",
+    ]
+
+
+def test_the_shipped_unique_checks_share_their_tables_scans():
+    """Each key check reads the rows its table's scan reads, so none costs a query of its own
+    on a passing day; events' id check reads other days' ids too and stays a table check."""
+    fused = set()
+    for table in checked_tables():
+        checks = load_checks(table)
+        row_checks = [c for c in checks if c.kind == "row"]
+        run_slice = shared_run_slice(row_checks) if row_checks else None
+        unique = [c for c in checks if c.kind == "unique"]
+        fused |= {(table, c.name) for c in unique if fuses_with(c, run_slice)}
+    assert fused == {
+        ("content", "content_id_unique"),
+        ("content_daily_features", "one_row_per_item"),
+        ("content_embeddings", "content_id_unique"),
+        ("content_entities", "one_row_per_item"),
+        ("content_fused_sources", "one_row_per_vector"),
+        ("content_keyframes", "key_unique"),
+        ("content_match_pairs", "one_row_per_pair"),
+        ("drift_metrics", "one_row_per_metric"),
+    }
+    (event_ids,) = [c for c in load_checks("events") if c.name == "event_id_unique"]
+    assert event_ids.kind == "table"
+
+
+def test_a_unique_check_splits_into_its_key_and_slice(tmp_path):
+    path = write_check(
+        tmp_path / "drift_metrics",
+        "one_row",
+        "-- severity: fail\n-- kind: unique\n-- description: d\n"
+        "select concat(subject, ' ', metric) as metric_key, count(*) as copies\n"
+        "from drift_metrics\nwhere run_date = {run_date}\n"
+        "group by subject, metric\nhaving count(*) > 1\n",
+    )
+    check = Check.from_file(path)
+    assert (check.kind, check.key, check.predicate) == (
+        "unique",
+        "subject, metric",
+        "run_date = {run_date}",
+    )
+    whole = write_check(
+        tmp_path / "content",
+        "ids",
+        "-- severity: fail\n-- kind: unique\n"
+        "select content_id, count(*) as copies from content group by content_id "
+        "having count(*) > 1",
+    )
+    assert (Check.from_file(whole).key, Check.from_file(whole).predicate) == ("content_id", None)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "select content_id from content group by content_id having count(*) > 1",  # no count
+        "select content_id, count(*) as n from content group by content_id having count(*) > 2",
+        "select content_id, count(*) as n from content group by content_id",  # no having
+        "select content_id, count(*) as n from events group by content_id having count(*) > 1",
+    ],
+)
+def test_a_malformed_unique_check_is_refused(tmp_path, body):
+    path = write_check(tmp_path / "content", "bad", f"-- severity: fail\n-- kind: unique\n{body}")
+    with pytest.raises(ValueError, match="a unique check must read"):
+        Check.from_file(path)
 
 
 def test_only_row_checks_may_quarantine_in_the_shipped_catalogue():
@@ -382,6 +452,9 @@ def test_an_aggregate_check_fuses_only_when_it_reads_exactly_the_scanned_rows():
     assert not fuses_with(row_check(run_slice), run_slice)
     table_check = Check("t", "events", "warn", "", "select 1 from events")
     assert not fuses_with(table_check, None)
+    key_check = Check("u", "events", "fail", "", "", kind="unique", key="event_id")
+    assert fuses_with(key_check, None)
+    assert not fuses_with(key_check, run_slice)
 
 
 # -- results -----------------------------------------------------------------------------
