@@ -107,7 +107,7 @@ def test_a_failed_gate_restores_the_table_it_checked(spark, lake):
     checks = recorded_checks(run)
     assert len(checks) == len(load_checks("content"))
     unique = checks["content", "content_id_unique"]
-    assert (unique.check_kind, unique.severity, unique.status) == ("table", "fail", "fail")
+    assert (unique.check_kind, unique.severity, unique.status) == ("unique", "fail", "fail")
     assert (unique.violation_count, unique.sample_keys) == (1, ["c000001"])
     assert checks["content", "title_present"].status == "pass"
 
