@@ -18,7 +18,6 @@ tables by name from a pyspark session on the shared metastore after its run.)
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -106,20 +105,18 @@ spark.stop()
 
 
 @pytest.fixture
-def endpoint_lake(postgres_root, free_port):
+def endpoint_lake(postgres_root, free_port, monkeypatch):
     """A lakehouse root with its own PostgreSQL metastore and endpoint port, both free."""
-    root = postgres_root
-    # No kind here: the writer takes it from CONTENTLAKE_METASTORE in its environment.
+    # No kind in the overrides: this process and the writer it starts both take it from
+    # CONTENTLAKE_METASTORE, as a user's jobs do.
+    monkeypatch.setenv("CONTENTLAKE_METASTORE", "postgres")
     overrides = {
         "metastore": {"postgres": {"port": free_port()}},
         "sql_endpoint": {"port": free_port()},
         "spark": {"conf": {"spark.driver.memory": "1g"}},
     }
-    cfg = load_config(
-        "local",
-        root=root,
-        overrides={**overrides, "metastore": {"kind": "postgres", **overrides["metastore"]}},
-    )
+    cfg = load_config("local", root=postgres_root, overrides=overrides)
+    assert cfg.metastore.kind == "postgres"
     up(cfg)
     try:
         yield cfg, overrides
@@ -169,8 +166,7 @@ def test_analyst_queries_over_jdbc_while_a_job_writes_and_cannot_write(endpoint_
                 str(ANALYST_FILE),
                 DAY.isoformat(),
             ],
-            cwd=REPO,
-            env={**os.environ, "CONTENTLAKE_METASTORE": "postgres"},
+            cwd=REPO,  # and the environment above, CONTENTLAKE_METASTORE included
             stdout=out,
             stderr=subprocess.STDOUT,
         )
