@@ -185,7 +185,7 @@ def run_batched(spark: SparkSession, plans: list[TablePlan], run_date: date) -> 
         for check in plan.table_checks
     ]
     views: list[str] = []
-    with ThreadPoolExecutor(CONCURRENT_QUERIES) as pool:
+    with timed("dq", count=False), ThreadPoolExecutor(CONCURRENT_QUERIES) as pool:
         # The table checks need nothing from the scan: they run while it does.
         pending = [(check, pool.submit(_count_and_sample, check, df)) for check, df in table_checks]
         try:
@@ -285,13 +285,12 @@ def _judged_on_the_scan(
     view, named in ``views`` for the caller to drop)."""
     wanted = []
     for plan in plans:
-        for i, check in enumerate(plan.row_checks):
-            if counts[f"{plan.alias}_c{i}"]:
-                wanted.append((check, spark.sql(bind_run_date(check.sql, run_date))))
-        for i, check in enumerate(plan.unique):
-            # Copies beyond the first: the check's own query counts the repeated keys.
-            if counts[f"{plan.alias}_u{i}"]:
-                wanted.append((check, spark.sql(bind_run_date(check.sql, run_date))))
+        # A row check's violations, or a unique check's copies beyond the first: the
+        # check's own query gives the rows (and, for a unique check, counts the keys).
+        for suffix, checks in (("c", plan.row_checks), ("u", plan.unique)):
+            for i, check in enumerate(checks):
+                if counts[f"{plan.alias}_{suffix}{i}"]:
+                    wanted.append((check, spark.sql(bind_run_date(check.sql, run_date))))
         for i, check in enumerate(plan.fused):
             # A name of its own: jobs in threads of one session may judge one check at once.
             view = f"_dq_{check.name}_{uuid.uuid4().hex[:8]}"
