@@ -8,7 +8,7 @@ For each Delta table of the lakehouse:
    missing: no commit when they are there;
 2. ``OPTIMIZE`` compacts the small files every daily MERGE and partition overwrite leaves,
    with ``ZORDER BY`` where ``maintenance.zorder_by`` says it pays (measured in
-   ``docs/maintenance.md``);
+   ``docs/lineage.md``, "Table maintenance");
 3. a checkpoint, so a reader starts from one Parquet file instead of replaying the JSON log;
 4. ``VACUUM`` with a retention long enough for every version a kept snapshot names (its
    commit's age plus ``maintenance.retention_margin_hours``), never under
