@@ -102,8 +102,7 @@ def build_wheel(source: Path, wheel_dir: Path) -> Path:
         raise EnvArchiveError(f"{source} is not a source tree (no pyproject.toml)")
     shutil.rmtree(wheel_dir, ignore_errors=True)
     wheel_dir.mkdir(parents=True)
-    # setuptools writes build/lib and *.egg-info beside the source; a temporary copy of
-    # nothing is needed because pip builds from a copy of the tree in its own temp folder.
+    clear_stale_build(source)
     _run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheel_dir),
          str(source)],
@@ -111,6 +110,19 @@ def build_wheel(source: Path, wheel_dir: Path) -> Path:
     )
     (wheel,) = wheel_dir.glob("contentlake-*.whl")
     return wheel
+
+
+def clear_stale_build(source: Path) -> list[Path]:
+    """Remove setuptools' staging folders under ``source/build`` (``lib``, ``bdist.*``) and
+    return what was removed. pip builds in the source tree, and setuptools copies the
+    packages into ``build/lib`` without deleting what was since removed from the source: a
+    SQL check moved to another table's folder would ship from both. Everything else under
+    ``build/`` (this module's ``env-archive``) stays."""
+    staging = source / "build"
+    removed = [*staging.glob("lib"), *staging.glob("bdist.*")] if staging.is_dir() else []
+    for folder in removed:
+        shutil.rmtree(folder)
+    return removed
 
 
 def ensure_venv(wheel: Path, wheel_sha256: str, venv: Path) -> bool:

@@ -1,14 +1,21 @@
-"""One Spark session for the whole test run; each test module gets its own database."""
+"""One Spark session for the whole test run; each test module gets its own database. Also
+the tiny models, the packed environment, the standalone cluster and a lakehouse's
+fingerprints, which tests in several folders share."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pyspark.sql import DataFrame
 
 from contentlake.config import Config, load_config
+from contentlake.content_hash import content_hash
+from contentlake.index_snapshot import CURRENT_POINTER, MANIFEST_FILE
 
 # py4j logs at INFO while the session shuts down, after pytest has closed its captures.
 logging.getLogger("py4j").setLevel(logging.WARNING)
@@ -165,3 +172,57 @@ def standalone_cluster(tmp_path_factory):
         yield state
     finally:
         standalone_cluster.down(state_dir)
+
+
+# Fingerprints of a whole lakehouse, to compare it after reruns, races and crashes, and
+# with the same days run elsewhere (tests/e2e/test_cluster_pipeline.py).
+DATA_TABLES = (
+    "bronze_catalog",
+    "bronze_events",
+    "content",
+    "content_quarantine",
+    "events",
+    "events_quarantine",
+    "content_daily_features",
+    "content_embeddings",
+)
+# Columns that differ between two runs of one date by design: when a run finished, when
+# and how long a check ran, and which Delta version it read (a rerun commits a new one).
+RUN_METADATA = {
+    "job_runs": ("finished_at", "checks"),
+    "dq_results": ("checked_at", "duration_ms", "table_version"),
+}
+
+
+def lake_hashes(
+    read: Callable[[str], DataFrame],
+    exclude: dict[str, tuple[str, ...]] = RUN_METADATA,
+    tables: tuple[str, ...] = DATA_TABLES,
+) -> dict[str, str]:
+    """``content_hash`` of every table of ``tables`` and of the bookkeeping tables (less
+    their run metadata), each read by ``read(table_name)``."""
+    return {
+        table: content_hash(read(table), exclude.get(table, ())) for table in (*tables, *exclude)
+    }
+
+
+def snapshot_state(snapshots: Path) -> dict[str, object]:
+    """The published snapshots (name = run date + content fingerprint), their vector
+    counts and the CURRENT pointer; staging folders (dot names) are not published."""
+    published = sorted(p for p in snapshots.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return {
+        "current": (snapshots / CURRENT_POINTER).read_text().strip(),
+        "snapshots": {
+            p.name: json.loads((p / MANIFEST_FILE).read_text())["vector_count"] for p in published
+        },
+    }
+
+
+@pytest.fixture(scope="session")
+def hash_lake():
+    return lake_hashes
+
+
+@pytest.fixture(scope="session")
+def read_snapshots():
+    return snapshot_state

@@ -41,7 +41,7 @@ SPLIT_ZIP_MODELS = {
 }
 logger = logging.getLogger(__name__)
 # Logged once per process when the UDF loads its model: on a cluster it shows in the
-# executors' stderr, which is how an operator (and tests/integration/test_cluster_pipeline.py)
+# executors' stderr, which is how an operator (and tests/e2e/test_cluster_pipeline.py)
 # sees that the embedding ran on the workers.
 MODEL_LOADED = "embedding model loaded"
 

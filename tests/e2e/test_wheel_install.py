@@ -5,8 +5,8 @@ The venv is the one ``make env-archive`` packs for the executors (``env_archive`
 the wheel with its ``pipeline`` extra, non-editable. Every command below runs with that
 venv's Python, from a temporary folder, without ``PYTHONPATH`` or any ``CONTENTLAKE_``
 variable. The jobs themselves run from this venv, outside the checkout, in
-tests/integration/test_cluster_pipeline.py (two days on a standalone cluster, every table
-equal to a local run's) and tests/e2e/test_dag_run.py (the DAG's tasks). Slow: the
+tests/e2e/test_cluster_pipeline.py (two days on a standalone cluster, the DAG's tasks and a
+backfill, every table equal to a local run's) and tests/e2e/test_dag_run.py. Slow: the
 environment build (once, ~1.5 min).
 """
 
@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +77,21 @@ def test_the_package_comes_from_the_venv_not_the_checkout(installed, env_archive
         "contentlake/conf",
         "contentlake/sql",
     ]
+
+
+def test_the_wheel_ships_exactly_the_source_trees_sql_and_conf(env_archive):
+    """Nothing removed from sql/ or conf/ lingers in the wheel (setuptools' build/lib keeps
+    old copies unless the build clears it), and nothing is missing."""
+    site_packages = next((env_archive.venv / "lib").glob("python3*/site-packages"))
+    for folder in ("sql", "conf"):
+        source = REPO / folder
+        installed = site_packages / "contentlake" / folder
+        assert files_under(installed) == files_under(source), folder
+
+
+def files_under(folder: Path) -> set[str]:
+    return {
+        path.relative_to(folder).as_posix()
+        for path in folder.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.name != "__init__.py"
+    }

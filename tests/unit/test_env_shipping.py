@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from contentlake.config import load_config
-from contentlake.env_archive import wheel_content_hash
+from contentlake.env_archive import clear_stale_build, wheel_content_hash
 from contentlake.spark_settings import ENV_ARCHIVE_VARIABLE, spark_conf, spark_submit_command
 
 SHIPPING_KEYS = ("spark.archives", "spark.pyspark.python", "spark.pyspark.driver.python")
@@ -103,3 +103,23 @@ def test_the_wheel_hash_ignores_zip_timestamps_and_order_but_not_content(tmp_pat
     assert first.read_bytes() != rebuilt.read_bytes()
     assert wheel_content_hash(first) == wheel_content_hash(rebuilt)
     assert wheel_content_hash(first) != wheel_content_hash(changed)
+
+
+def test_a_wheel_build_starts_without_setuptools_leftovers(tmp_path):
+    """A file removed from the source must not ship from setuptools' old build/lib copy;
+    the environment built beside it is kept."""
+    build = tmp_path / "build"
+    stale = build / "lib" / "contentlake" / "sql" / "dq" / "content_embeddings" / "old.sql"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("select 1")
+    (build / "bdist.linux-x86_64" / "wheel").mkdir(parents=True)
+    kept = build / "env-archive" / "venv" / "bin" / "python"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("")
+
+    removed = clear_stale_build(tmp_path)
+
+    assert sorted(p.name for p in removed) == ["bdist.linux-x86_64", "lib"]
+    assert sorted(p.name for p in build.iterdir()) == ["env-archive"]
+    assert kept.is_file()
+    assert clear_stale_build(tmp_path / "no-build-folder") == []

@@ -42,6 +42,11 @@ EMBEDDINGS = (
     "content_id string, modality string, model_name string, model_version string, dim int, "
     "input_hash string, embedding array<float>, embedded_date date"
 )
+FUSED_SOURCES = (
+    "content_id string, model_version string, modalities array<string>, "
+    "imputed array<string>, modality_versions map<string, string>, "
+    "weights map<string, double>, projection_dim int, input_hash string, embedded_date date"
+)
 DQ_HISTORY = (
     "run_date date, table_name string, check_name string, observed_value double, run_status string"
 )
@@ -468,6 +473,27 @@ def test_watch_time_is_compared_with_the_items_duration(spark, views):
     )
 
 
+def test_an_item_without_a_fused_vector_is_reported_after_the_embedding_jobs(spark, views):
+    """Coverage is judged on the fused table, which fuse_vectors writes after every embedding
+    job, so it does not depend on the order the DAG ran text, visual and behaviour in."""
+    views("content", [content_row(f"c00000{n}") for n in range(1, 4)], CONTENT)
+    views(
+        "content_fused_sources",
+        [
+            (content_id, "f1", ["text"], [], {"text": "v1"}, {"text": 1.0}, None, "h", RUN_DATE)
+            for content_id in ("c000001", "c000002")
+        ],
+        FUSED_SOURCES,
+    )
+
+    assert run_one(spark, "content_fused_sources", "covers_catalogue") == (
+        "warn",
+        1,
+        ("c000003",),
+    )
+    assert "covers_catalogue" not in {c.name for c in load_checks("content_embeddings")}
+
+
 def test_embedding_checks_find_each_kind_of_broken_vector(spark, views):
     views("content", [content_row(f"c00000{n}") for n in range(1, 10)], CONTENT)
     unit = [0.6, 0.8, 0.0]
@@ -494,7 +520,6 @@ def test_embedding_checks_find_each_kind_of_broken_vector(spark, views):
 
     assert results == {
         "content_id_unique": ("pass", 0, ()),
-        "covers_catalogue": ("warn", 1, ("c000009",)),
         "dimension_matches": ("fail", 1, ("c000005",)),
         "duplicate_vector_share": ("warn", 1, ("0.1250",)),  # 1 of 8 repeats another
         "finite_values": ("fail", 2, ("c000002", "c000008")),
