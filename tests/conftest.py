@@ -197,12 +197,13 @@ RUN_METADATA = {
 def lake_hashes(
     read: Callable[[str], DataFrame],
     exclude: dict[str, tuple[str, ...]] = RUN_METADATA,
-    tables: tuple[str, ...] = DATA_TABLES,
+    more_tables: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """``content_hash`` of every table of ``tables`` and of the bookkeeping tables (less
-    their run metadata), each read by ``read(table_name)``."""
+    """``content_hash`` of every data table, of ``more_tables`` and of the bookkeeping
+    tables (less their run metadata), each read by ``read(table_name)``."""
     return {
-        table: content_hash(read(table), exclude.get(table, ())) for table in (*tables, *exclude)
+        table: content_hash(read(table), exclude.get(table, ()))
+        for table in (*DATA_TABLES, *more_tables, *exclude)
     }
 
 
