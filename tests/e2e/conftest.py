@@ -101,35 +101,37 @@ def airflow_env(tmp_path_factory: pytest.TempPathFactory, metastore_server) -> d
 def lakehouse(
     tmp_path_factory, tiny_model_conf, env_archive, metastore_server
 ) -> Callable[..., dict[str, str]]:
-    """``lakehouse(database, spark_conf=None)``: the extra environment of a DAG run whose
-    tables live in ``database`` on the shared metastore (each test its own).
+    """``lakehouse(database, master=None)``: the extra environment of a job run whose tables
+    live in ``database`` on the shared metastore (each test its own).
 
     Its ``$CONTENTLAKE_CONF`` overlay: the tiny models, that database (the metastore's
-    folder holds the JDBC driver for the driver's class path), a small application's
-    settings plus ``spark_conf``, and the wheel's venv as the Python of the drivers and their
-    executors, installed where every node finds it as an image would bake it in (no archive
-    to unpack per task; shipping it is tested by tests/e2e/test_cluster_pipeline.py)."""
+    folder holds the JDBC driver for the driver's class path) and a small application's
+    settings. Without ``master`` (a DAG run: the master is ``spark_default``'s) the drivers
+    and their executors run the wheel's venv, installed where every node finds it as an
+    image would bake it in: no archive to unpack per task. With ``master`` (a spark-submit
+    of its own) the overlay names it and keeps the cluster profile's archive shipping
+    (``$CONTENTLAKE_ENV_ARCHIVE``), as tests/e2e/test_cluster_pipeline.py's backfill does."""
     folder = tmp_path_factory.mktemp("site-conf")
     port, _, metastore_folder = metastore_server
 
-    def extra_env(database: str, spark_conf: dict[str, str] | None = None) -> dict[str, str]:
+    def extra_env(database: str, master: str | None = None) -> dict[str, str]:
+        if master is None:
+            spark = {
+                "env_archive": "",
+                "conf": {**SMALL_APPLICATION_CONF, "spark.pyspark.python": str(env_archive.python)},
+            }
+        else:
+            spark = {"master": master, "conf": SMALL_APPLICATION_CONF}
         overlay = yaml.safe_load(tiny_model_conf.read_text())
         overlay.update(
             {
                 "database": database,
                 "paths": {"metastore": str(metastore_folder)},
                 "metastore": {"postgres": {"port": port}},
-                "spark": {
-                    "env_archive": "",
-                    "conf": {
-                        **SMALL_APPLICATION_CONF,
-                        "spark.pyspark.python": str(env_archive.python),
-                        **(spark_conf or {}),
-                    },
-                },
+                "spark": spark,
             }
         )
-        path = folder / f"{database}.yaml"
+        path = folder / f"{database}{'' if master is None else '-submit'}.yaml"
         path.write_text(yaml.safe_dump(overlay))
         return {"CONTENTLAKE_CONF": str(path)}
 

@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 from airflow_cli import (
     DriverKiller,
     dag_run_states,
@@ -58,7 +57,7 @@ from contentlake.config import load_config
 from contentlake.job_runs import default_run_id
 from contentlake.pipeline import run_daily
 from contentlake.sample_data import SampleSpec, generate, load_expected
-from contentlake.standalone_cluster import EXECUTOR_LOGS, SMALL_APPLICATION_CONF
+from contentlake.standalone_cluster import EXECUTOR_LOGS
 from contentlake.tables import ensure_tables
 
 pytestmark = pytest.mark.slow
@@ -154,24 +153,14 @@ def dag_day(airflow_env, lakehouse, standalone_cluster, lake_root) -> DagDay:
 
 @pytest.fixture(scope="module")
 def backfill_day(
-    dag_day, env_archive, standalone_cluster, metastore_server, tiny_model_conf, lake_root,
+    dag_day, env_archive, standalone_cluster, metastore_server, lakehouse, lake_root,
     tmp_path_factory,
 ) -> tuple[str, list[Path]]:  # fmt: skip
     """Day 2 as a one-application backfill on the cluster, the environment shipped; returns
     (driver output, the cluster's new app folders)."""
     assert dag_day.returncode == 0, dag_day.output[-8000:]
-    port, password, metastore_folder = metastore_server
-    overlay = yaml.safe_load(tiny_model_conf.read_text())
-    overlay.update(
-        {
-            "database": DATABASE,
-            "paths": {"metastore": str(metastore_folder)},
-            "metastore": {"postgres": {"port": port}},
-            "spark": {"master": standalone_cluster.master_url, "conf": SMALL_APPLICATION_CONF},
-        }
-    )
+    _, password, _ = metastore_server
     folder = tmp_path_factory.mktemp("cluster-backfill")
-    (folder / "site.yaml").write_text(yaml.safe_dump(overlay))
     env = {
         key: value
         for key, value in os.environ.items()
@@ -180,7 +169,7 @@ def backfill_day(
     env.update(
         {
             "PATH": os.pathsep.join([str(env_archive.venv / "bin"), env.get("PATH", "")]),
-            "CONTENTLAKE_CONF": str(folder / "site.yaml"),
+            **lakehouse(DATABASE, master=standalone_cluster.master_url),
             "CONTENTLAKE_METASTORE": "postgres",
             # A deployment's secret store sets it; the DAG fills it from its connection.
             "CONTENTLAKE_METASTORE_PASSWORD": password,
