@@ -69,16 +69,17 @@ class TablePlan:
     table_checks: list[Check]
     alias: str = "t0"
     unique: tuple[Check, ...] = ()
+    grouped: tuple[Check, ...] = ()
 
     @property
     def scans(self) -> bool:
-        return bool(self.row_checks or self.fused or self.unique)
+        return bool(self.row_checks or self.fused or self.unique or self.grouped)
 
 
 def plan_checks(table: str, version: int, alias: str = "t0") -> TablePlan:
     checks = load_checks(table)
     row_checks = [check for check in checks if check.kind == "row"]
-    scanned = [check for check in checks if check.kind in ("aggregate", "unique")]
+    scanned = [check for check in checks if check.kind in ("aggregate", "unique", "group")]
     if row_checks:
         run_slice = shared_run_slice(row_checks)
     else:
@@ -86,8 +87,10 @@ def plan_checks(table: str, version: int, alias: str = "t0") -> TablePlan:
         run_slice = scanned[0].predicate if scanned else None
     fused = [c for c in scanned if c.kind == "aggregate" and fuses_with(c, run_slice)]
     unique = tuple(c for c in scanned if c.kind == "unique" and fuses_with(c, run_slice))
-    others = [c for c in checks if c.kind != "row" and c not in fused and c not in unique]
-    return TablePlan(table, version, row_checks, fused, run_slice, others, alias, unique)
+    grouped = tuple(c for c in scanned if c.kind == "group" and fuses_with(c, run_slice))
+    in_scan = {*fused, *unique, *grouped}
+    others = [c for c in checks if c.kind != "row" and c not in in_scan]
+    return TablePlan(table, version, row_checks, fused, run_slice, others, alias, unique, grouped)
 
 
 def run_checks(
@@ -215,6 +218,10 @@ def run_batched(spark: SparkSession, plans: list[TablePlan], run_date: date) -> 
         for check in plan.unique:
             count, samples = found.get(_key(check), (0, ()))
             results.append(CheckResult(check, run_date, version, count, samples, duration_ms))
+        for i, check in enumerate(plan.grouped):
+            count = int(counts[f"{plan.alias}_g{i}"])
+            samples = found.get(_key(check), (0, ()))[1]
+            results.append(CheckResult(check, run_date, version, count, samples, duration_ms))
         for i, check in enumerate(plan.fused):
             count, samples = found.get(_key(check), (0, ()))
             observed = _observed(check, counts[f"{plan.alias}_a{i}"])
@@ -255,7 +262,9 @@ def _fused_scan(
             ]
         )
         where = f" where {bind_run_date(plan.run_slice, run_date)}" if plan.run_slice else ""
-        scans.append(f"(select {', '.join(columns)} from {table}{where}) as {plan.alias}")
+        if columns:
+            scans.append(f"(select {', '.join(columns)} from {table}{where}) as {plan.alias}")
+        scans += _group_scans(plan, table, where, run_date)
     if not scans:
         return None, {}
     # Each scan is one row: their cross join is one row too, computed in one action.
@@ -265,6 +274,27 @@ def _fused_scan(
     aggregates = {f"{plan.alias}_a{i}" for plan in plans for i in range(len(plan.fused))}
     types = {field.name: field.dataType for field in fused_df.schema if field.name in aggregates}
     return counts, types
+
+
+def _group_scans(plan: TablePlan, table: str, where: str, run_date: date) -> list[str]:
+    """One aggregation per distinct key of the plan's group checks, reduced to one row that
+    counts each check's violating groups (``<alias>_g<i>``)."""
+    by_key: dict[str, list[int]] = {}
+    for i, check in enumerate(plan.grouped):
+        by_key.setdefault(" ".join(check.key.split()).lower(), []).append(i)
+    scans = []
+    for k, (key, numbers) in enumerate(by_key.items()):
+        flags = ", ".join(
+            f"({bind_run_date(plan.grouped[i].having, run_date)}) as _h{i}" for i in numbers
+        )
+        counts = ", ".join(
+            f"count_if(coalesce(_h{i}, false)) as {plan.alias}_g{i}" for i in numbers
+        )
+        scans.append(
+            f"(select {counts} from (select {flags} from {table}{where} group by {key}))"
+            f" as {plan.alias}_k{k}"
+        )
+    return scans
 
 
 def _key(check: Check) -> str:
@@ -287,7 +317,7 @@ def _judged_on_the_scan(
     for plan in plans:
         # A row check's violations, or a unique check's copies beyond the first: the
         # check's own query gives the rows (and, for a unique check, counts the keys).
-        for suffix, checks in (("c", plan.row_checks), ("u", plan.unique)):
+        for suffix, checks in (("c", plan.row_checks), ("u", plan.unique), ("g", plan.grouped)):
             for i, check in enumerate(checks):
                 if counts[f"{plan.alias}_{suffix}{i}"]:
                     wanted.append((check, spark.sql(bind_run_date(check.sql, run_date))))
@@ -318,8 +348,8 @@ def _count_and_sample(check: Check, violations_df: DataFrame) -> tuple[int, tupl
         sample = violations_df[violations_df.columns[0]].cast("string")
     rows = violations_df.select(sample.alias("_sample")).limit(SAMPLE_SIZE + 1).collect()
     samples = tuple(row._sample for row in rows[:SAMPLE_SIZE])
-    # A row check's count comes from the fused scan; it only asks for samples here.
-    if len(rows) <= SAMPLE_SIZE or check.kind == "row":
+    # A row or group check's count comes from the fused scan; it only asks for samples here.
+    if len(rows) <= SAMPLE_SIZE or check.kind in ("row", "group"):
         return len(rows), samples, False
     return violations_df.count(), samples, True
 

@@ -27,6 +27,12 @@ Kinds:
   ``count(*) - count(distinct struct(<key>))``, the copies beyond the first: zero passes
   with no query of its own; otherwise the check's own query gives its count and samples.
   One elsewhere runs as a table check.
+* ``group`` checks judge each group of rows sharing a key and are written exactly as
+  ``select <key columns>, <aggregates> from <table> [where <predicate>] group by <key>
+  having <condition>``: a violation is a group for which the condition holds. When their
+  WHERE is the fused scan's, the scan counts the violating groups (one aggregation per
+  distinct key, however many checks group by it): zero passes with no query of its own;
+  otherwise the check's own query gives its samples. One elsewhere runs as a table check.
 * ``table`` checks (the default) are any SELECT: joins, distribution shift, anything else.
 
 Severities: ``warn`` records and goes on; ``quarantine`` (row checks only) moves violating
@@ -52,7 +58,7 @@ from contentlake.sql_files import SQL_DIR
 
 DQ_DIR = SQL_DIR / "dq"
 SEVERITIES = ("warn", "quarantine", "fail")
-KINDS = ("row", "aggregate", "unique", "table")
+KINDS = ("row", "aggregate", "unique", "group", "table")
 SAMPLE_SIZE = 5
 
 _HEADER = re.compile(r"^--\s*(severity|description|kind|observe)\s*:\s*(.+?)\s*$", re.IGNORECASE)
@@ -69,6 +75,12 @@ _UNIQUE_CHECK = re.compile(
     r"^\s*select\s+(?P<columns>.+?)\s*,\s*count\(\s*\*\s*\)\s+as\s+\w+\s+from\s+(?P<table>\w+)"
     r"(?:\s+where\s+(?P<predicate>.+?))?\s+group\s+by\s+(?P<key>.+?)"
     r"\s+having\s+count\(\s*\*\s*\)\s*>\s*1\s*;?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_GROUP_CHECK = re.compile(
+    r"^\s*select\s+(?P<columns>.+?)\s+from\s+(?P<table>\w+)"
+    r"(?:\s+where\s+(?P<predicate>.+?))?\s+group\s+by\s+(?P<key>.+?)"
+    r"\s+having\s+(?P<having>.+?)\s*;?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 _RUN_SLICE = re.compile(
@@ -88,8 +100,8 @@ class Check:
     observe: str | None = None
     predicate: str | None = None  # row: violations when true; aggregate: rows aggregated
     measures: str | None = None  # aggregate checks: the SELECT list of aggregates
-    having: str | None = None  # aggregate checks: violation when true
-    key: str | None = None  # unique checks: the GROUP BY list that must not repeat
+    having: str | None = None  # aggregate and group checks: violation when true
+    key: str | None = None  # unique and group checks: the GROUP BY list
 
     @classmethod
     def from_file(cls, path: Path) -> Check:
@@ -141,6 +153,18 @@ class Check:
                     f"from {table} [where <predicate>] group by <key> having count(*) > 1'"
                 )
             parts = {"predicate": match.group("predicate"), "key": match.group("key")}
+        elif kind == "group":
+            match = _GROUP_CHECK.match(sql)
+            if not match or match.group("table").lower() != table.lower():
+                raise ValueError(
+                    f"{path}: a group check must read 'select <key columns>, <aggregates> "
+                    f"from {table} [where <predicate>] group by <key> having <condition>'"
+                )
+            parts = {
+                "predicate": match.group("predicate"),
+                "key": match.group("key"),
+                "having": match.group("having"),
+            }
         elif header.get("observe"):
             raise ValueError(f"{path}: only aggregate checks observe a value")
         return cls(
@@ -223,8 +247,8 @@ def shared_run_slice(checks: list[Check]) -> str | None:
 
 
 def fuses_with(check: Check, run_slice: str | None) -> bool:
-    """Whether an aggregate or unique check reads exactly the rows of the fused scan."""
-    if check.kind not in ("aggregate", "unique"):
+    """Whether an aggregate, unique or group check reads exactly the rows of the fused scan."""
+    if check.kind not in ("aggregate", "unique", "group"):
         return False
     if check.predicate is None:
         return run_slice is None

@@ -1,4 +1,5 @@
 -- severity: fail
+-- kind: group
 -- description: all vectors of one model version share one dimension
 select model_version, count(distinct dim) as dimensions
 from content_embeddings

@@ -47,6 +47,11 @@ FUSED_SOURCES = (
     "imputed array<string>, modality_versions map<string, string>, "
     "weights map<string, double>, projection_dim int, input_hash string, embedded_date date"
 )
+ENTITIES = (
+    "resolved_date date, content_id string, canonical_id string, content_type string, "
+    "cluster_size int, match_rule string, canonical_rule string, review boolean, "
+    "review_reason string, max_cluster_size int"
+)
 DQ_HISTORY = (
     "run_date date, table_name string, check_name string, observed_value double, run_status string"
 )
@@ -554,6 +559,73 @@ def test_a_key_check_costs_no_query_of_its_own_until_a_key_repeats(spark, views)
     # the same count and samples as the check's own query run alone
     alone = run_one(spark, "content_embeddings", "content_id_unique")
     assert alone == failing["content_id_unique"]
+
+
+def test_group_checks_share_one_aggregation_per_key_and_count_violating_groups(spark, views):
+    """The entity checks that judge each canonical id's group: counted in the fused scan
+    (one aggregation by canonical_id for all four), with the same groups as each check's
+    own query run alone, and no query of their own while they pass."""
+    own_queries = {
+        c.name: bind_run_date(c.sql, RUN_DATE)
+        for c in load_checks("content_entities")
+        if c.kind == "group"
+    }
+    assert sorted(own_queries) == [
+        "canonical_is_its_own_canonical",
+        "cluster_size_counts_members",
+        "cluster_within_size_guard",
+        "one_content_type_per_entity",
+    ]
+
+    def entity(content_id, canonical_id, size, content_type="movie", day=RUN_DATE, guard=3):
+        return (day, content_id, canonical_id, content_type, size, None, "smallest_id", False,
+                None, guard)  # fmt: skip
+
+    # the entity table's other checks read the catalogue and the day's pairs
+    views("content", [content_row(f"c{n}") for n in range(1, 12)], CONTENT)
+    views("content_match_pairs", [], "left_id string, right_id string, decision string, "
+          "resolved_date date")  # fmt: skip
+    passing = [entity("c1", "c1", 2), entity("c2", "c1", 2), entity("c3", "c3", 1)]
+    # another day's rows break every rule, outside the run slice
+    other_day = [entity(f"c9{n}", "c90", 9, "clip" if n else "movie", RUN_DATE - timedelta(1))
+                 for n in range(5)]  # fmt: skip
+    views("content_entities", passing + other_day, ENTITIES)
+    counting = CountingSql(spark)
+    results = by_name(run_checks(counting, "content_entities", RUN_DATE, VERSION))
+    assert {name: results[name] for name in own_queries} == dict.fromkeys(
+        own_queries, ("pass", 0, ())
+    )
+    assert not set(own_queries.values()) & set(counting.queries)
+    (scan,) = [q for q in counting.queries if "count_if(" in q]
+    assert scan.count("group by canonical_id") == 1
+
+    views(
+        "content_entities",
+        [
+            *passing,
+            entity("c4", "c5", 1),  # c5 is not a member of its own entity
+            entity("c6", "c6", 3),  # two members, cluster_size says 3
+            entity("c7", "c6", 2),
+            *[entity(f"c8{n}", "c80", 4) for n in range(4)],  # over the guard of 3
+            entity("c10", "c10", 2, "movie"),  # a movie and a clip in one entity
+            entity("c11", "c10", 2, "clip"),
+            *other_day,
+        ],
+        ENTITIES,
+    )
+    counting = CountingSql(spark)
+    failing = by_name(run_checks(counting, "content_entities", RUN_DATE, VERSION))
+    assert {name: failing[name] for name in own_queries} == {
+        "canonical_is_its_own_canonical": ("fail", 1, ("c5",)),
+        "cluster_size_counts_members": ("fail", 1, ("c6",)),
+        "cluster_within_size_guard": ("fail", 1, ("c80",)),
+        "one_content_type_per_entity": ("fail", 1, ("c10",)),
+    }
+    for name, sql in own_queries.items():
+        # the samples came from the check's own query, which agrees on the groups
+        assert counting.queries.count(sql) == 1, name
+        alone = run_table_check(spark, shipped("content_entities", name), RUN_DATE, VERSION)
+        assert outcome(alone) == failing[name], name
 
 
 # -- quarantine rules on staged rows -----------------------------------------------------

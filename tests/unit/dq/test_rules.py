@@ -62,6 +62,8 @@ def test_every_shipped_check_parses_with_severity_kind_and_description():
                 assert check.measures and check.having, check.name
             elif check.kind == "unique":
                 assert check.key and check.measures is None and check.having is None
+            elif check.kind == "group":
+                assert check.key and check.having and check.measures is None, check.name
             else:
                 assert check.kind == "table"
                 assert (check.predicate, check.measures, check.having, check.observe) == (None,) * 4
@@ -72,6 +74,7 @@ def test_every_shipped_check_parses_with_severity_kind_and_description():
         ("row", "warn"),
         ("aggregate", "warn"),
         ("unique", "fail"),
+        ("group", "fail"),
         ("table", "warn"),
         ("table", "fail"),
     } <= kinds
@@ -183,6 +186,34 @@ def test_a_malformed_unique_check_is_refused(tmp_path, body):
     path = write_check(tmp_path / "content", "bad", f"-- severity: fail\n-- kind: unique\n{body}")
     with pytest.raises(ValueError, match="a unique check must read"):
         Check.from_file(path)
+
+
+def test_a_group_check_splits_into_its_key_slice_and_condition(tmp_path):
+    path = write_check(
+        tmp_path / "content_entities",
+        "guard",
+        "-- severity: fail\n-- kind: group\n-- description: d\n"
+        "select canonical_id, count(*) as members\nfrom content_entities\n"
+        "where resolved_date = {run_date}\ngroup by canonical_id\n"
+        "having count(*) > max(max_cluster_size)\n",
+    )
+    check = Check.from_file(path)
+    assert (check.kind, check.key, check.predicate, check.having) == (
+        "group",
+        "canonical_id",
+        "resolved_date = {run_date}",
+        "count(*) > max(max_cluster_size)",
+    )
+    assert fuses_with(check, "resolved_date = {run_date}")
+    assert not fuses_with(check, None)
+    bad = write_check(
+        tmp_path / "content_entities",
+        "bad",
+        "-- severity: fail\n-- kind: group\n"
+        "select canonical_id, count(*) as n from content_entities group by canonical_id",
+    )
+    with pytest.raises(ValueError, match="a group check must read"):
+        Check.from_file(bad)
 
 
 def test_only_row_checks_may_quarantine_in_the_shipped_catalogue():
