@@ -10,5 +10,10 @@ create table if not exists content_embeddings (
   embedded_date date not null
 )
 using delta
-tblproperties ('delta.constraints.dim_positive' = "dim > 0")
+-- Deletion vectors: a MERGE that replaces a few items' vectors marks their old rows deleted
+-- and writes the new ones, instead of rewriting every file that holds one of them.
+tblproperties (
+  'delta.constraints.dim_positive' = "dim > 0",
+  'delta.enableDeletionVectors' = 'true'
+)
 comment 'L2-normalised content embeddings, re-embedded only when input or model changes';

@@ -18,6 +18,7 @@ create table if not exists content_fused_sources (
 )
 using delta
 tblproperties (
-  'delta.constraints.uses_a_modality' = "size(modalities) > 0"
+  'delta.constraints.uses_a_modality' = "size(modalities) > 0",
+  'delta.enableDeletionVectors' = 'true'
 )
 comment 'Per fused vector: the modalities it used, those filled in, and their model versions';

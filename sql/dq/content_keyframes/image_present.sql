@@ -1,5 +1,7 @@
 -- severity: fail
 -- kind: row
 -- description: every keyframe carries its encoded image
+-- The rows this run wrote (extract_keyframes stamps inserted and replaced rows with the run
+-- date): earlier rows were judged by the run that wrote them, and no run reads every image.
 select content_id, kind, shot_index, keyframe_index from content_keyframes
-where image is null or length(image) = 0
+where extracted_date = {run_date} and (image is null or length(image) = 0)
