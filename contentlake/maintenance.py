@@ -41,17 +41,6 @@ if TYPE_CHECKING:
 DECLARED_PROPERTIES: dict[str, dict[str, str]] = {
     "content": {"delta.enableChangeDataFeed": "true"},
     "job_run_attempts": {"delta.checkpointInterval": "100"},
-    # Tables an incremental run MERGEs a few items into. Enabling deletion vectors upgrades
-    # the table's protocol (readers need Delta 2.3+, Spark or delta-rs).
-    **{
-        table: {"delta.enableDeletionVectors": "true"}
-        for table in (
-            "content_keyframes",
-            "content_media_status",
-            "content_embeddings",
-            "content_fused_sources",
-        )
-    },
 }
 HOURS_PER_UNIT = {
     "second": 1 / 3600,

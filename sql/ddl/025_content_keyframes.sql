@@ -33,10 +33,7 @@ using delta
 tblproperties (
   'delta.constraints.kind_known' = "kind in ('poster', 'keyframe')",
   'delta.constraints.poster_has_no_shot' = "kind = 'keyframe' or shot_index = -1",
-  'delta.constraints.size_positive' = "width > 0 and height > 0",
-  -- a MERGE replacing a few items' frames marks the old rows deleted instead of rewriting
-  -- every file (of images) that holds one of them
-  'delta.enableDeletionVectors' = 'true'
+  'delta.constraints.size_positive' = "width > 0 and height > 0"
 )
 comment 'Keyframes of each shot of the catalogue videos, and posters, as small images';
 
@@ -66,7 +63,6 @@ create table if not exists content_media_status (
 using delta
 tblproperties (
   'delta.constraints.media_kind_known' = "media_kind in ('poster', 'video')",
-  'delta.constraints.status_known' = "status in ('ok', 'missing_file', 'empty_file', 'invalid_uri', 'truncated', 'not_a_video', 'not_an_image', 'unsupported_codec', 'decode_error', 'no_frames')",
-  'delta.enableDeletionVectors' = 'true'
+  'delta.constraints.status_known' = "status in ('ok', 'missing_file', 'empty_file', 'invalid_uri', 'truncated', 'not_a_video', 'not_an_image', 'unsupported_codec', 'decode_error', 'no_frames')"
 )
 comment 'Media of each item: ok, or why it gave no keyframes (missing, truncated, ...)';

@@ -10,10 +10,5 @@ create table if not exists content_embeddings (
   embedded_date date not null
 )
 using delta
--- Deletion vectors: a MERGE that replaces a few items' vectors marks their old rows deleted
--- and writes the new ones, instead of rewriting every file that holds one of them.
-tblproperties (
-  'delta.constraints.dim_positive' = "dim > 0",
-  'delta.enableDeletionVectors' = 'true'
-)
+tblproperties ('delta.constraints.dim_positive' = "dim > 0")
 comment 'L2-normalised content embeddings, re-embedded only when input or model changes';

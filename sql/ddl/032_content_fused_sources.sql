@@ -18,7 +18,6 @@ create table if not exists content_fused_sources (
 )
 using delta
 tblproperties (
-  'delta.constraints.uses_a_modality' = "size(modalities) > 0",
-  'delta.enableDeletionVectors' = 'true'
+  'delta.constraints.uses_a_modality' = "size(modalities) > 0"
 )
 comment 'Per fused vector: the modalities it used, those filled in, and their model versions';

@@ -47,36 +47,3 @@ def test_the_bookkeeping_log_is_checkpointed_by_maintenance_not_by_every_tenth_j
     assert apply_declared_properties(spark, "job_run_attempts") == ("delta.checkpointInterval",)
     assert table_properties(spark, "job_run_attempts")["delta.checkpointInterval"] == "100"
     assert apply_declared_properties(spark, "job_run_attempts") == ()
-
-
-def test_a_merge_replacing_one_vector_marks_its_row_deleted_instead_of_rewriting_files(
-    spark, lake_cfg
-):
-    """Deletion vectors on the incrementally merged tables: replacing one item's vector
-    writes that row and a deletion vector, and leaves the files of the other items alone."""
-    from jobs.embed_content import merge_embeddings
-
-    from contentlake.maintenance import DECLARED_PROPERTIES, table_properties
-
-    for table, properties in DECLARED_PROPERTIES.items():  # the DDL declares them too
-        assert table_properties(spark, table).items() >= properties.items(), table
-    schema = spark.table("content_embeddings").schema
-    day = date(2026, 11, 1)
-
-    def vector(content_id, input_hash, value):
-        return (content_id, "text", "m", "v1", 2, input_hash, [value, 0.0], day)
-
-    spark.createDataFrame(
-        [vector(f"c{n:06d}", "h1", 1.0) for n in range(50)], schema
-    ).coalesce(1).writeTo("content_embeddings").append()
-    merge_embeddings(spark, spark.createDataFrame([vector("c000007", "h2", -1.0)], schema))
-
-    from delta.tables import DeltaTable
-
-    metrics = DeltaTable.forName(spark, "content_embeddings").history(1).first()
-    metrics = metrics["operationMetrics"]
-    assert (metrics["numTargetRowsUpdated"], metrics["numTargetFilesRemoved"]) == ("1", "0")
-    assert metrics["numTargetDeletionVectorsAdded"] == "1"
-    rows = spark.table("content_embeddings").where("content_id = 'c000007'").collect()
-    assert [(row.input_hash, list(row.embedding)) for row in rows] == [("h2", [-1.0, 0.0])]
-    assert spark.table("content_embeddings").count() == 50
