@@ -32,6 +32,7 @@ from contentlake.dq.rules import (
     bind_run_date,
     fuses_with,
     load_checks,
+    normalised_sql,
     shared_run_slice,
 )
 from contentlake.stage_clock import count_spans, timed
@@ -211,16 +212,14 @@ def run_batched(spark: SparkSession, plans: list[TablePlan], run_date: date) -> 
     results = []
     for plan in plans:
         version = plan.version
-        for i, check in enumerate(plan.row_checks):
-            count = int(counts[f"{plan.alias}_c{i}"])
-            samples = found.get(_key(check), (0, ()))[1]
-            results.append(CheckResult(check, run_date, version, count, samples, duration_ms))
+        # Row and group checks: the scan counted them; their own queries gave samples.
+        for suffix, checks in (("c", plan.row_checks), ("g", plan.grouped)):
+            for i, check in enumerate(checks):
+                count = int(counts[f"{plan.alias}_{suffix}{i}"])
+                samples = found.get(_key(check), (0, ()))[1]
+                results.append(CheckResult(check, run_date, version, count, samples, duration_ms))
         for check in plan.unique:
             count, samples = found.get(_key(check), (0, ()))
-            results.append(CheckResult(check, run_date, version, count, samples, duration_ms))
-        for i, check in enumerate(plan.grouped):
-            count = int(counts[f"{plan.alias}_g{i}"])
-            samples = found.get(_key(check), (0, ()))[1]
             results.append(CheckResult(check, run_date, version, count, samples, duration_ms))
         for i, check in enumerate(plan.fused):
             count, samples = found.get(_key(check), (0, ()))
@@ -281,7 +280,7 @@ def _group_scans(plan: TablePlan, table: str, where: str, run_date: date) -> lis
     counts each check's violating groups (``<alias>_g<i>``)."""
     by_key: dict[str, list[int]] = {}
     for i, check in enumerate(plan.grouped):
-        by_key.setdefault(" ".join(check.key.split()).lower(), []).append(i)
+        by_key.setdefault(normalised_sql(check.key), []).append(i)
     scans = []
     for k, (key, numbers) in enumerate(by_key.items()):
         flags = ", ".join(

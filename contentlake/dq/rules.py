@@ -83,6 +83,25 @@ _GROUP_CHECK = re.compile(
     r"\s+having\s+(?P<having>.+?)\s*;?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
+# kind -> the exact shape its SQL must have, and how a refusal describes that shape
+_SHAPES = {
+    "row": (_ROW_CHECK, "a row check must read 'select <columns> from {table} where <predicate>'"),
+    "aggregate": (
+        _AGGREGATE_CHECK,
+        "an aggregate check must read 'select <aggregates> from {table} "
+        "[where <predicate>] having <condition>'",
+    ),
+    "unique": (
+        _UNIQUE_CHECK,
+        "a unique check must read 'select <columns>, count(*) as <name> "
+        "from {table} [where <predicate>] group by <key> having count(*) > 1'",
+    ),
+    "group": (
+        _GROUP_CHECK,
+        "a group check must read 'select <key columns>, <aggregates> "
+        "from {table} [where <predicate>] group by <key> having <condition>'",
+    ),
+}
 _RUN_SLICE = re.compile(
     r"^\s*(?P<slice>\w+\s*=\s*\{run_date\})(?:\s+and\s+(?P<rest>.+))?\s*$",
     re.IGNORECASE | re.DOTALL,
@@ -124,47 +143,16 @@ class Check:
             raise ValueError(f"{path}: only row checks can quarantine rows")
         sql = "\n".join(body).strip()
         parts: dict[str, str | None] = {}
-        if kind == "row":
-            match = _ROW_CHECK.match(sql)
+        if kind in _SHAPES:
+            shape, described = _SHAPES[kind]
+            match = shape.match(sql)
             if not match or match.group("table").lower() != table.lower():
-                raise ValueError(
-                    f"{path}: a row check must read 'select <columns> from {table} "
-                    "where <predicate>'"
+                raise ValueError(f"{path}: " + described.format(table=table))
+            parts = {k: v for k, v in match.groupdict().items() if k not in ("columns", "table")}
+            if kind == "aggregate":
+                _check_aggregate_shape(
+                    path, parts["measures"], parts["having"], header.get("observe")
                 )
-            parts["predicate"] = match.group("predicate")
-        elif kind == "aggregate":
-            match = _AGGREGATE_CHECK.match(sql)
-            if not match or match.group("table").lower() != table.lower():
-                raise ValueError(
-                    f"{path}: an aggregate check must read 'select <aggregates> from {table} "
-                    "[where <predicate>] having <condition>'"
-                )
-            parts = {
-                "predicate": match.group("predicate"),
-                "measures": match.group("measures"),
-                "having": match.group("having"),
-            }
-            _check_aggregate_shape(path, parts["measures"], parts["having"], header.get("observe"))
-        elif kind == "unique":
-            match = _UNIQUE_CHECK.match(sql)
-            if not match or match.group("table").lower() != table.lower():
-                raise ValueError(
-                    f"{path}: a unique check must read 'select <columns>, count(*) as <name> "
-                    f"from {table} [where <predicate>] group by <key> having count(*) > 1'"
-                )
-            parts = {"predicate": match.group("predicate"), "key": match.group("key")}
-        elif kind == "group":
-            match = _GROUP_CHECK.match(sql)
-            if not match or match.group("table").lower() != table.lower():
-                raise ValueError(
-                    f"{path}: a group check must read 'select <key columns>, <aggregates> "
-                    f"from {table} [where <predicate>] group by <key> having <condition>'"
-                )
-            parts = {
-                "predicate": match.group("predicate"),
-                "key": match.group("key"),
-                "having": match.group("having"),
-            }
         elif header.get("observe"):
             raise ValueError(f"{path}: only aggregate checks observe a value")
         return cls(
@@ -242,7 +230,7 @@ def shared_run_slice(checks: list[Check]) -> str | None:
         match = _RUN_SLICE.match(check.predicate or "")
         if not match or _has_top_level_or(match.group("rest") or ""):
             return None
-        slices.add(_normalised(match.group("slice")))
+        slices.add(normalised_sql(match.group("slice")))
     return slices.pop() if len(slices) == 1 else None
 
 
@@ -252,7 +240,7 @@ def fuses_with(check: Check, run_slice: str | None) -> bool:
         return False
     if check.predicate is None:
         return run_slice is None
-    return run_slice is not None and _normalised(check.predicate) == _normalised(run_slice)
+    return run_slice is not None and normalised_sql(check.predicate) == normalised_sql(run_slice)
 
 
 _AGGREGATE_CALL = re.compile(
@@ -321,7 +309,8 @@ def _without_subqueries(sql: str) -> str:
     return "".join(out)
 
 
-def _normalised(sql: str) -> str:
+def normalised_sql(sql: str) -> str:
+    """``sql`` lower-cased with each run of whitespace as one space, for comparing clauses."""
     return re.sub(r"\s+", " ", sql.strip()).lower()
 
 
