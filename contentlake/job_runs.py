@@ -14,6 +14,7 @@ from pyspark.sql import SparkSession
 from contentlake.config import Config
 from contentlake.delta_commits import commit_with_retry
 from contentlake.dq.rules import CheckResult
+from contentlake.driver_rows import local_frame
 from contentlake.stage_clock import StageClock, timed
 
 ATTEMPTS_TABLE = "job_run_attempts"
@@ -100,7 +101,7 @@ def record_job_run(
         ],
         finished_at,
     )
-    row_df = spark.createDataFrame([row], JOB_RUN_SCHEMA)
+    row_df = local_frame(spark, [row], JOB_RUN_SCHEMA)
     table = f"{cfg.database}.{ATTEMPTS_TABLE}"
     with timed("bookkeeping", count=False):
         commit_with_retry(lambda: row_df.writeTo(table).append(), ATTEMPTS_TABLE, cfg.writes)

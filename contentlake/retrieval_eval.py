@@ -35,6 +35,7 @@ from pyspark.sql import functions as F
 
 from contentlake.config import Config
 from contentlake.delta_commits import commit_with_retry
+from contentlake.driver_rows import local_frame
 from contentlake.index_choice import ensure_reconstructable
 from contentlake.retrieval_metrics import METRIC_NAMES, evaluate_run
 from contentlake.transforms.relevance import (
@@ -209,7 +210,7 @@ def record_evaluation(
         )
     if not rows:
         return
-    rows_df = spark.createDataFrame(rows, RETRIEVAL_EVAL_SCHEMA)
+    rows_df = local_frame(spark, rows, RETRIEVAL_EVAL_SCHEMA)
     owned = F.col("snapshot").isin(list(evaluations)) & (F.col("run_date") == F.lit(run_date))
     table = f"{cfg.database}.{TABLE}"
     commit_with_retry(lambda: rows_df.writeTo(table).overwrite(owned), TABLE, cfg.writes)

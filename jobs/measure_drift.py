@@ -43,6 +43,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from contentlake.config import Config, DriftSettings
+from contentlake.driver_rows import local_frame
 from contentlake.index_snapshot import SnapshotError, load_snapshot
 from contentlake.job_cli import job_main
 from contentlake.job_run import job_run
@@ -339,7 +340,8 @@ def neighbour_metrics(
         except SnapshotError as missing:
             # A snapshot pruned since (index.keep_snapshots) has nothing left to compare.
             logger.warning("neighbour overlap not measured: %s", missing)
-    rows_df = spark.createDataFrame(
+    rows_df = local_frame(
+        spark,
         [("neighbours", overlap_metric(settings), value, queries, queries)],
         "feature string, metric string, value double, current_rows bigint, baseline_rows bigint",
     ).select(*METRIC_COLUMNS)
@@ -350,7 +352,8 @@ def _every_metric(
     spark: SparkSession, metrics_df: DataFrame, features: tuple[str, ...], metrics: tuple[str, ...]
 ) -> DataFrame:
     """``metrics_df`` with a row for every (feature, metric), null where it had none."""
-    keys_df = spark.createDataFrame(
+    keys_df = local_frame(
+        spark,
         [(feature, metric) for feature in features for metric in metrics],
         "feature string, metric string",
     )

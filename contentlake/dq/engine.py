@@ -35,6 +35,7 @@ from contentlake.dq.rules import (
     normalised_sql,
     shared_run_slice,
 )
+from contentlake.driver_rows import local_frame
 from contentlake.stage_clock import count_spans, timed
 
 logger = logging.getLogger(__name__)
@@ -324,7 +325,7 @@ def _judged_on_the_scan(
             # A name of its own: jobs in threads of one session may judge one check at once.
             view = f"_dq_{check.name}_{uuid.uuid4().hex[:8]}"
             key = f"{plan.alias}_a{i}"
-            spark.createDataFrame([counts[key]], aggregate_types[key]).createOrReplaceTempView(view)
+            local_frame(spark, [counts[key]], aggregate_types[key]).createOrReplaceTempView(view)
             views.append(view)
             having = bind_run_date(check.having, run_date)
             wanted.append((check, spark.sql(f"select * from {view} where {having}")))
