@@ -10,6 +10,7 @@ from contentlake.transforms.behaviour import (
     filter_event_window,
     filter_min_users,
     implicit_ratings,
+    with_dense_ids,
 )
 
 EVENTS = (
@@ -70,4 +71,25 @@ def test_the_window_keeps_the_days_up_to_the_run_date_and_min_users_drops_rare_i
     )
     assert_df_equality(
         filter_min_users(ratings_df, 2), expected, ignore_row_order=True, ignore_nullable=True
+    )
+
+
+def test_dense_ids_number_distinct_values_from_zero_in_sorted_order(spark):
+    ratings_df = spark.createDataFrame(
+        [("u9", "b", 1.0), ("u10", "a", 2.0), ("u9", "a", 3.0), ("u2", "c", 1.0)],
+        "user_id string, content_id string, confidence double",
+    )
+
+    indexed_df = ratings_df.transform(with_dense_ids, "user_id", "user_idx")
+
+    # String order: u10 < u2 < u9; each user keeps one id on all of its rows.
+    expected = spark.createDataFrame(
+        [("u10", "a", 2.0, 0), ("u2", "c", 1.0, 1), ("u9", "a", 3.0, 2), ("u9", "b", 1.0, 2)],
+        "user_id string, content_id string, confidence double, user_idx int",
+    )
+    assert_df_equality(
+        indexed_df.select(*expected.columns),
+        expected,
+        ignore_row_order=True,
+        ignore_nullable=True,
     )

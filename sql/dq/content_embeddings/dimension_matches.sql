@@ -1,5 +1,5 @@
 -- severity: fail
 -- kind: row
--- description: every vector has the dimension recorded beside it
+-- description: every vector the run wrote has the dimension recorded beside it
 select content_id, dim from content_embeddings
-where embedding is null or size(embedding) != dim
+where embedded_date = {run_date} and (embedding is null or size(embedding) != dim)

@@ -499,12 +499,13 @@ def test_an_item_without_a_fused_vector_is_reported_after_the_embedding_jobs(spa
     assert "covers_catalogue" not in {c.name for c in load_checks("content_embeddings")}
 
 
-def test_embedding_checks_find_each_kind_of_broken_vector(spark, views):
-    views("content", [content_row(f"c00000{n}") for n in range(1, 10)], CONTENT)
+def test_embedding_checks_find_each_kind_of_broken_vector_the_run_wrote(spark, views):
+    views("content", [content_row(f"c0000{n:02d}") for n in range(1, 12)], CONTENT)
     unit = [0.6, 0.8, 0.0]
+    earlier = RUN_DATE - timedelta(days=1)
 
-    def vector(content_id, values, dim=3):
-        return (content_id, "text", "m", "v1", dim, "h", values, RUN_DATE)
+    def vector(content_id, values, dim=3, version="v1", day=RUN_DATE):
+        return (content_id, "text", "m", version, dim, "h", values, day)
 
     views(
         "content_embeddings",
@@ -517,6 +518,11 @@ def test_embedding_checks_find_each_kind_of_broken_vector(spark, views):
             vector("c000006", unit),
             vector("c000007", [0.0, 0.0, 1.0]),
             vector("c000008", [float("inf"), 0.0, 0.0]),
+            vector("c000009", [0.6, 0.8], dim=2, version="v2"),
+            # Written by earlier runs: judged then, not now; c000010 still sets v2's
+            # dimension, which c000009 does not have.
+            vector("c000010", unit, version="v2", day=earlier),
+            vector("c000011", [float("nan"), 1.0, 0.0], day=earlier),
         ],
         EMBEDDINGS,
     )
@@ -526,10 +532,10 @@ def test_embedding_checks_find_each_kind_of_broken_vector(spark, views):
     assert results == {
         "content_id_unique": ("pass", 0, ()),
         "dimension_matches": ("fail", 1, ("c000005",)),
-        "duplicate_vector_share": ("warn", 1, ("0.1250",)),  # 1 of 8 repeats another
+        "duplicate_vector_share": ("warn", 1, ("0.1111",)),  # 1 of the run's 9 repeats another
         "finite_values": ("fail", 2, ("c000002", "c000008")),
         "not_zero_vector": ("fail", 1, ("c000003",)),
-        "one_dimension_per_model": ("pass", 0, ()),
+        "one_dimension_per_model": ("fail", 1, ("c000009",)),
         "unit_norm": ("fail", 4, ("c000002", "c000003", "c000004", "c000008")),
     }
 
