@@ -236,7 +236,7 @@ def embed_image_batches(
     Arrow batches) as a Series of vectors (None where an image does not decode), in order.
     Plain Python, so a machine with a GPU and no Spark can run and time it
     (``bench/gpu_embed.py``)."""
-    progress = worker_logger()
+    progress = worker_logger(__name__)
     choice = choose_device(device)
     if (threads := task_cpu_threads()) is not None and choice.device == "cpu":
         import torch
@@ -261,7 +261,7 @@ def embed_image_batches(
         vectors = encode_images(encoder, images.tolist(), batch_size)
         return pd.Series([None if v is None else v.tolist() for v in vectors], dtype=object)
 
-    yield from encoded_batches(image_batches, images_per_call, encode, "images")
+    yield from encoded_batches(image_batches, images_per_call, encode, "images", progress)
 
 
 def image_embedding_udf(

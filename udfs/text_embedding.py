@@ -160,17 +160,19 @@ def encode_batch(model, texts: list[str], batch_size: int = 128) -> np.ndarray:
 
 
 @functools.cache
-def worker_logger() -> logging.Logger:
-    """This module's logger, writing INFO lines to stderr where nothing set logging up: a
-    Spark Python worker, whose stderr is the console in local mode and the executor's log
-    on a cluster. A process that configured logging keeps its own handlers."""
+def worker_logger(name: str = __name__) -> logging.Logger:
+    """The logger ``name`` (this module's by default), writing INFO lines to stderr where
+    nothing set logging up: a Spark Python worker, whose stderr is the console in local mode
+    and the executor's log on a cluster. A process that configured logging keeps its own
+    handlers."""
+    worker = logging.getLogger(name)
     if not logging.getLogger().handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
-    return logger
+        worker.addHandler(handler)
+        worker.setLevel(logging.INFO)
+        worker.propagate = False
+    return worker
 
 
 def rebatched(batches: Iterator[pd.Series], rows: int) -> Iterator[pd.Series]:
@@ -196,10 +198,12 @@ def encoded_batches(
     rows_per_call: int | None,
     encode: Callable[[pd.Series], pd.Series],
     noun: str,
+    progress: logging.Logger | None = None,
 ) -> Iterator[pd.Series]:
     """``encode`` over ``batches`` regrouped into ``rows_per_call`` rows (``None``: as they
-    come), logging each call's size and rate: how a long embedding run shows progress."""
-    progress = worker_logger()
+    come), logging each call's size and rate to ``progress`` (this module's worker logger
+    by default): how a long embedding run shows progress."""
+    progress = progress or worker_logger()
     if rows_per_call:
         batches = rebatched(batches, rows_per_call)
     for batch in batches:
