@@ -104,17 +104,8 @@ def build_wheel(source: Path, wheel_dir: Path) -> Path:
     wheel_dir.mkdir(parents=True)
     clear_stale_build(source)
     _run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--quiet",
-            "-w",
-            str(wheel_dir),
-            str(source),
-        ],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheel_dir),
+         str(source)],
         "building the wheel",
     )
     (wheel,) = wheel_dir.glob("contentlake-*.whl")
@@ -180,9 +171,7 @@ def pack(venv: Path, archive: Path, wheel_sha256: str) -> bool:
     os.replace(partial, archive)
     base_prefix = subprocess.run(
         [str(venv / "bin" / "python"), "-c", "import sys; print(sys.base_prefix)"],
-        capture_output=True,
-        text=True,
-        check=True,
+        capture_output=True, text=True, check=True,
     ).stdout.strip()
     manifest.write_text(
         json.dumps(
@@ -206,9 +195,8 @@ def manifest_path(archive: Path) -> Path:
     return archive.with_name(archive.name + ".json")
 
 
-def build(
-    source: Path = SOURCE_ROOT, build_dir: Path = BUILD_DIR, archive: Path = ARCHIVE
-) -> EnvBuild:
+def build(source: Path = SOURCE_ROOT, build_dir: Path = BUILD_DIR, archive: Path = ARCHIVE
+          ) -> EnvBuild:
     """Wheel, virtualenv and archive for ``source``, each reused when its input is unchanged."""
     started = time.monotonic()
     build_dir.mkdir(parents=True, exist_ok=True)

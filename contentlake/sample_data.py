@@ -574,7 +574,9 @@ def _genre_index(catalogue: _Catalogue) -> dict[str, tuple[list[str], list[float
     return index
 
 
-def _style_index(catalogue: _Catalogue, seed: int) -> dict[str, tuple[list[str], list[float]]]:
+def _style_index(
+    catalogue: _Catalogue, seed: int
+) -> dict[str, tuple[list[str], list[float]]]:
     """style -> (playable ids of that style, cumulative popularity weights)."""
     index: dict[str, tuple[list[str], list[float]]] = {}
     for content_id in sorted(catalogue.records):

@@ -68,15 +68,8 @@ SMALL_APPLICATION_CONF = {
 CLEANUP_INTERVAL_S = 3600
 APP_DATA_TTL_S = 86400
 # Inherited settings that would let an executor find a Python that was not shipped to it.
-_PYTHON_VARIABLES = (
-    "PYTHONPATH",
-    "PYTHONHOME",
-    "VIRTUAL_ENV",
-    "PYSPARK_PYTHON",
-    "PYSPARK_DRIVER_PYTHON",
-    "SPARK_HOME",
-    "SPARK_CONF_DIR",
-)
+_PYTHON_VARIABLES = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYSPARK_PYTHON",
+                     "PYSPARK_DRIVER_PYTHON", "SPARK_HOME", "SPARK_CONF_DIR")
 
 
 class ClusterError(RuntimeError):
@@ -174,16 +167,8 @@ def up(state_dir: Path, workers: int = 2, cores: int = 1, memory: str = "2g") ->
     port, ui_port = free_port(), free_port()
     master_url, web_ui = f"spark://{HOST}:{port}", f"http://{HOST}:{ui_port}"
     master_pid = _start(
-        [
-            spark_class,
-            MASTER_CLASS,
-            "--host",
-            HOST,
-            "--port",
-            str(port),
-            "--webui-port",
-            str(ui_port),
-        ],
+        [spark_class, MASTER_CLASS, "--host", HOST, "--port", str(port),
+         "--webui-port", str(ui_port)],
         daemon_environment(home),
         state_dir / "master.log",
     )
@@ -195,23 +180,9 @@ def up(state_dir: Path, workers: int = 2, cores: int = 1, memory: str = "2g") ->
         local_dir.mkdir(parents=True, exist_ok=True)
         worker_pids.append(
             _start(
-                [
-                    spark_class,
-                    WORKER_CLASS,
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(free_port()),
-                    "--webui-port",
-                    str(free_port()),
-                    "--cores",
-                    str(cores),
-                    "--memory",
-                    memory,
-                    "--work-dir",
-                    str(work_dir),
-                    master_url,
-                ],
+                [spark_class, WORKER_CLASS, "--host", HOST, "--port", str(free_port()),
+                 "--webui-port", str(free_port()), "--cores", str(cores), "--memory", memory,
+                 "--work-dir", str(work_dir), master_url],
                 daemon_environment(home, local_dir),
                 worker_dir / "worker.log",
             )
@@ -234,14 +205,8 @@ def up(state_dir: Path, workers: int = 2, cores: int = 1, memory: str = "2g") ->
         down(state_dir)
         raise
     pruner_pid = _start(
-        [
-            sys.executable,
-            "-m",
-            "contentlake.standalone_cluster",
-            "prune-loop",
-            "--dir",
-            str(state_dir),
-        ],
+        [sys.executable, "-m", "contentlake.standalone_cluster", "prune-loop",
+         "--dir", str(state_dir)],
         {**os.environ, "PYTHONUNBUFFERED": "1"},
         state_dir / "pruner.log",
     )
@@ -391,12 +356,8 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("up", "down", "status", "prune-loop"))
-    parser.add_argument(
-        "--dir",
-        type=Path,
-        default=Path("build/standalone"),
-        help="state directory: logs, work directories, cluster.json",
-    )
+    parser.add_argument("--dir", type=Path, default=Path("build/standalone"),
+                        help="state directory: logs, work directories, cluster.json")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cores", type=int, default=1, help="cores per worker")
     parser.add_argument("--memory", default="2g", help="memory per worker for executors")
