@@ -1,7 +1,8 @@
 """A 1% catalogue change against a full embed of every modality, side by side.
 
     python bench/incremental_embed.py [--items 1000] [--changed 0.01]      # tiny models
-    python bench/incremental_embed.py --items 400 --real-models           # MiniLM, Lite0
+    python bench/incremental_embed.py --items 10000 --real-models --changed 0.005
+        # MiniLM and Lite0, 1% of the catalogue changed (0.5% retitled, 0.5% re-cut)
 
 Generates (under a temp folder unless ``--root``) one landing day of ``--items`` items with
 a poster and an H.264 video for the first ``--media-items`` playable ones
