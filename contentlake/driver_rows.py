@@ -1,5 +1,5 @@
 """DataFrames of the few rows a job builds on the driver: a run's bookkeeping row, a check's
-aggregates, a day's drift metrics, an empty frame in a table's shape.
+aggregates, a day's drift metrics and evaluation rows.
 
 ``spark.createDataFrame(<list of tuples>)`` turns local rows into a Python RDD: every
 action on it is a Spark job whose tasks start Python workers to unpickle the rows, and

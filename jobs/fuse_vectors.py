@@ -108,8 +108,8 @@ def pending_vectors(
         return filter_needs_embedding(fused_df, stored_df, FUSED, layout.version)
     vectors_df, items_df = fusion_inputs(spark, layout, versions)
     # The input hashes need the stored hashes, not the vectors: reading every vector to skip
-    # all-zero ones would cost a rerun a pass over the whole table (2 of its 4 s at 10,000
-    # items), and none is stored, since not_zero_vector fails the gate of the run that
+    # all-zero ones would cost a rerun a pass over the whole table (about 2 of 3 s warm at
+    # 10,000 items), and none is stored, since not_zero_vector fails the gate of the run that
     # would write one.
     inputs_df = fused_inputs(vectors_df.drop("embedding"), items_df, layout.shares)
     changed_df = filter_needs_embedding(inputs_df, stored_df, FUSED, layout.version)
