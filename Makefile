@@ -44,8 +44,11 @@ demo-migration: install
 test: install
 	$(BIN)/python -m pytest
 
+# Two test processes, each given whole files (a module's fixtures are built once): the
+# cluster suite spends much of its time waiting on spark-submit and Airflow subprocesses,
+# and the other process runs the rest of the slow suite meanwhile.
 test-slow: install
-	$(BIN)/python -m pytest -m slow
+	$(BIN)/python -m pytest -m slow -n 2 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

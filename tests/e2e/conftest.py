@@ -118,7 +118,14 @@ def lakehouse(
         if master is None:
             spark = {
                 "env_archive": "",
-                "conf": {**SMALL_APPLICATION_CONF, "spark.pyspark.python": str(env_archive.python)},
+                "conf": {
+                    **SMALL_APPLICATION_CONF,
+                    "spark.pyspark.python": str(env_archive.python),
+                    # A DAG task's application does seconds of work: one executor (one
+                    # JVM and Python worker to start) serves it; a second one cost a task
+                    # about a fifth more here, both competing for the same two cores.
+                    "spark.cores.max": "1",
+                },
             }
         else:
             spark = {"master": master, "conf": SMALL_APPLICATION_CONF}

@@ -27,6 +27,7 @@ from pyspark.sql import functions as F
 from contentlake.config import load_config
 from contentlake.content_hash import content_hash
 from contentlake.sample_data import SampleSpec, generate
+from contentlake.spark_settings import DRIVER_JAVA_OPTIONS, SHORT_LIVED_JVM_OPTIONS
 from contentlake.tables import ensure_tables
 
 pytestmark = pytest.mark.slow
@@ -224,7 +225,12 @@ def test_a_job_killed_mid_write_and_rerun_leaves_what_a_clean_run_leaves(
         },
     )
     text_conf = tmp_path / "text_index.yaml"
-    text_conf.write_text(tiny_model_conf.read_text() + "index:\n  modality: text\n")
+    # Each job process lives for seconds: its JVM on the short-lived options.
+    text_conf.write_text(
+        tiny_model_conf.read_text()
+        + "index:\n  modality: text\n"
+        + f"spark:\n  conf:\n    {DRIVER_JAVA_OPTIONS}: '{SHORT_LIVED_JVM_OPTIONS}'\n"
+    )
     spark.sql("drop database if exists t_crash_clean cascade")
     ensure_tables(spark, clean_cfg)
     # The same jobs the crashed lakehouse runs (measure_drift is not killed here yet).
