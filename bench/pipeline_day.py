@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import dataclasses
 import importlib
 import shutil
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from contentlake.jobs import DAILY_JOBS
@@ -32,11 +33,12 @@ from pyspark.sql import functions as F
 
 from contentlake.config import load_config
 from contentlake.contract import CONTENT_TYPES, DEVICES, EVENT_TYPES, RAW_EVENT_COLUMNS
-from contentlake.sample_data import SampleSpec, generate
+from contentlake.demo import DEMO_SHAPE
+from contentlake.sample_data import generate
 from contentlake.session import build_spark
 from contentlake.tables import declared_tables, ensure_tables, table_version
 
-START = date(2026, 11, 1)
+START = DEMO_SHAPE.start_date
 SPARK_GENERATOR_FROM = 200_000  # events a day
 
 
@@ -106,9 +108,19 @@ def generate_with_spark(spark: SparkSession, landing: Path, items: int, events: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=400, help="catalogue size on day one")
-    parser.add_argument("--events", type=int, default=4000, help="events per day")
-    parser.add_argument("--days", type=int, default=3)
+    parser.add_argument(
+        "--items", type=int, default=DEMO_SHAPE.items, help="catalogue size on day one"
+    )
+    parser.add_argument(
+        "--events", type=int, default=DEMO_SHAPE.events_per_day, help="events per day"
+    )
+    parser.add_argument("--days", type=int, default=DEMO_SHAPE.days)
+    parser.add_argument(
+        "--media-items",
+        type=int,
+        default=DEMO_SHAPE.media_items,
+        help="day-one items with a poster and a video (the sample generator's shapes only)",
+    )
     parser.add_argument("--root", default=None, help="bench lakehouse (default: a temp folder)")
     args = parser.parse_args()
 
@@ -121,8 +133,14 @@ def main() -> None:
     if args.events >= SPARK_GENERATOR_FROM:
         generate_with_spark(spark, cfg.paths.landing, args.items, args.events, args.days)
     else:
-        spec = SampleSpec(
-            items=args.items, days=args.days, events_per_day=args.events, start_date=START
+        # The demo's own shape (users, media, planted duplicates), at this size.
+        spec = dataclasses.replace(
+            DEMO_SHAPE,
+            items=args.items,
+            days=args.days,
+            events_per_day=args.events,
+            start_date=START,
+            media_items=args.media_items,
         )
         generate(cfg.paths.landing, spec)
     print(f"generated landing files in {time.perf_counter() - started:.1f}s")

@@ -37,6 +37,17 @@ from contentlake.sample_data import SampleSpec, generate
 from contentlake.sql_files import SQL_DIR, sql_statements
 from contentlake.tables import ensure_tables
 
+# What `make demo` generates, and the shape bench/pipeline_day.py measures by default.
+DEMO_SHAPE = SampleSpec(
+    items=400,
+    days=3,
+    start_date=date(2026, 11, 1),
+    users=300,
+    events_per_day=4000,
+    seed=7,
+    media_items=80,
+    duplicate_groups=20,
+)
 SHOWN_TABLES = (
     "bronze_catalog",
     "bronze_events",
@@ -57,22 +68,28 @@ SHOWN_TABLES = (
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=None, help="lakehouse folder (default ./lakehouse)")
-    parser.add_argument("--items", type=int, default=400, help="catalogue size on day one")
-    parser.add_argument("--days", type=int, default=3, help="consecutive days to run")
-    parser.add_argument("--events-per-day", type=int, default=4000)
-    parser.add_argument("--users", type=int, default=300)
-    parser.add_argument("--start-date", type=date.fromisoformat, default=date(2026, 11, 1))
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--items", type=int, default=DEMO_SHAPE.items, help="catalogue size on day one"
+    )
+    parser.add_argument(
+        "--days", type=int, default=DEMO_SHAPE.days, help="consecutive days to run"
+    )
+    parser.add_argument("--events-per-day", type=int, default=DEMO_SHAPE.events_per_day)
+    parser.add_argument("--users", type=int, default=DEMO_SHAPE.users)
+    parser.add_argument(
+        "--start-date", type=date.fromisoformat, default=DEMO_SHAPE.start_date
+    )
+    parser.add_argument("--seed", type=int, default=DEMO_SHAPE.seed)
     parser.add_argument(
         "--media-items",
         type=int,
-        default=80,
+        default=DEMO_SHAPE.media_items,
         help="day-one items with a poster and a short video (about 10 ms each to generate)",
     )
     parser.add_argument(
         "--duplicate-groups",
         type=int,
-        default=20,
+        default=DEMO_SHAPE.duplicate_groups,
         help="planted duplicate groups and hard negatives (jobs/resolve_entities.py)",
     )
     parser.add_argument(

@@ -25,9 +25,9 @@ Then:
   executor folders of the finished applications, logs aside.
 
 Slow (about half a minute per DAG task on two cores, where each application starts its
-own JVMs, short-lived ones on the C1 compiler; the archive's unpacking on day 2). What the DAG decides on a failing job, an
-incomplete day and a backfill plan is tested on a ``local[2]`` master in
-tests/e2e/test_dag_run.py.
+own JVMs, short-lived ones on the C1 compiler; the archive's unpacking on day 2). What the
+DAG decides on a failing job, an incomplete day and a backfill plan is tested on a
+``local[2]`` master in tests/e2e/test_dag_run.py.
 """
 
 from __future__ import annotations
