@@ -83,10 +83,12 @@ SCRIPT = """
 import json, logging, sys
 from contentlake.config import load_config
 from contentlake.session import build_spark
+from contentlake.spark_settings import DRIVER_JAVA_OPTIONS, SHORT_LIVED_JVM_OPTIONS
 
 logging.getLogger("SQLQueryContextLogger").disabled = True  # the refusals are expected
 root, jar, statements = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-conf = {"spark.driver.extraClassPath": jar, "spark.driver.memory": "1g"}
+conf = {"spark.driver.extraClassPath": jar, "spark.driver.memory": "1g",
+        DRIVER_JAVA_OPTIONS: SHORT_LIVED_JVM_OPTIONS}
 cfg = load_config("local", root=root, overrides={"spark": {"conf": conf}})
 spark = build_spark(cfg)
 spark.sql("create table t (id int) using delta")

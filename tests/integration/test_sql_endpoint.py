@@ -30,6 +30,7 @@ import pytest
 from contentlake.config import load_config
 from contentlake.metastore import INSTALL_HINT, down, server_available, up
 from contentlake.sample_data import SampleSpec, generate
+from contentlake.spark_settings import DRIVER_JAVA_OPTIONS, SHORT_LIVED_JVM_OPTIONS
 from contentlake.sql_endpoint import REFUSED, SqlEndpointError, query, query_file, start, stop
 from contentlake.sql_files import SQL_DIR
 
@@ -113,7 +114,13 @@ def endpoint_lake(postgres_root, free_port, monkeypatch):
     overrides = {
         "metastore": {"postgres": {"port": free_port()}},
         "sql_endpoint": {"port": free_port()},
-        "spark": {"conf": {"spark.driver.memory": "1g"}},
+        # The endpoint and the writer live for the test's minute: short-lived JVMs.
+        "spark": {
+            "conf": {
+                "spark.driver.memory": "1g",
+                DRIVER_JAVA_OPTIONS: SHORT_LIVED_JVM_OPTIONS,
+            }
+        },
     }
     cfg = load_config("local", root=postgres_root, overrides=overrides)
     assert cfg.metastore.kind == "postgres"
