@@ -140,7 +140,6 @@ def main() -> None:
             items=args.items,
             days=args.days,
             events_per_day=args.events,
-            start_date=START,
             media_items=args.media_items,
         )
         generate(cfg.paths.landing, spec)
