@@ -101,6 +101,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def demo_run_id(run_date: date) -> str:
+    """The run id the demo gives a day's jobs; a rerun of that day under it is the same run."""
+    return f"demo__{run_date.isoformat()}"
+
+
 def run_demo(
     spark: SparkSession, cfg: Config, spec: SampleSpec, run_days: int | None = None
 ) -> list[JobResult]:
@@ -109,7 +114,7 @@ def run_demo(
     ensure_tables(spark, cfg)
     results = []
     for run_date in spec.landing_dates()[:run_days]:
-        results += run_daily(spark, cfg, run_date, run_id=f"demo__{run_date.isoformat()}")
+        results += run_daily(spark, cfg, run_date, run_id=demo_run_id(run_date))
     return results
 
 
@@ -128,7 +133,7 @@ def run_migration_day(
     )
     run_date = spec.landing_dates()[-1]
     try:
-        run_daily(spark, migrated, run_date, run_id=f"demo__{run_date.isoformat()}__migration")
+        run_daily(spark, migrated, run_date, run_id=f"{demo_run_id(run_date)}__migration")
     except JobFailed as failed:
         if "snapshot not promoted" not in str(failed):
             raise

@@ -4,17 +4,24 @@ Slow (``make test-slow``, which CI runs): two days of every job cost about five 
 two cores, nearly half of what the default suite took with it. Each job's behaviour keeps
 its own test in the default suite (tests/integration/, tests/unit/); this module is the one
 place where all of them run in sequence, as the demo does, and read each other's tables.
+
+Its last tests rerun each job for the second day on that same lakehouse, after every test
+that reads it, and assert that the rerun changed no table (idempotency by run date). Tables
+are compared by ``content_hash`` (row multiset over all columns), less the run metadata
+listed in ``conftest.RUN_METADATA``.
 """
 
+import importlib
 import json
 
 import numpy as np
 import pytest
 from chispa import assert_df_equality
+from contentlake.jobs import DAILY_JOBS
 from pyspark.sql import functions as F
 
 from contentlake.config import load_config
-from contentlake.demo import run_demo, show_results
+from contentlake.demo import demo_run_id, run_demo, show_results
 from contentlake.index_choice import DEFAULT_CANDIDATES
 from contentlake.index_snapshot import load_snapshot
 from contentlake.report import write_pipeline_report
@@ -283,7 +290,7 @@ def test_the_served_snapshot_passed_every_gate_and_its_evaluation_is_recorded(sp
     # The last write before publishing: the second day's fusion (its new events refit the
     # behaviour vectors, so every fused vector changed).
     assert built_from["job"] == "fuse_vectors"
-    assert built_from["run_id"] == f"demo__{SPEC.landing_dates()[-1].isoformat()}"
+    assert built_from["run_id"] == demo_run_id(SPEC.landing_dates()[-1])
     recorded = (
         spark.table(f"{cfg.database}.retrieval_eval")
         .where(F.col("snapshot") == snapshot.path.name)
@@ -295,3 +302,60 @@ def test_the_served_snapshot_passed_every_gate_and_its_evaluation_is_recorded(sp
     assert recorded.ndcg_at_k == pytest.approx(evaluation["ndcg@10"])
     published = [r for r in results if r.job == "publish_index"][-1]
     assert published.details["ndcg@10"] == f"{evaluation['ndcg@10']:.4f}"
+
+
+# Jobs that account for the work this run did rather than for the state they keep: on a rerun
+# over unchanged inputs they write nothing and say so.
+ACCOUNTS_ITS_OWN_WORK = (
+    "embed_content", "extract_keyframes", "embed_media", "embed_behaviour", "fuse_vectors",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def lake_state_now():
+    """The lakehouse's state as the last rerun left it, when it is known: the next rerun's
+    "before" is the previous one's "after", so the whole lakehouse is hashed once per job
+    instead of twice. Emptied while a job runs, so a rerun that raised is never trusted."""
+    return {}
+
+
+def lake_state(spark, cfg, hash_lake, read_snapshots):
+    hashes = hash_lake(lambda table: spark.table(f"{cfg.database}.{table}"))
+    accounting = {
+        (r.job, r.run_date): (r.rows_in, r.rows_written, r.rows_quarantined)
+        for r in spark.table(f"{cfg.database}.job_runs").collect()
+    }
+    return hashes, read_snapshots(cfg.paths.snapshots), accounting
+
+
+@pytest.mark.parametrize("job", DAILY_JOBS)
+def test_a_second_run_of_a_job_changes_no_table(
+    spark, pipeline, job, hash_lake, read_snapshots, lake_state_now
+):
+    cfg, _ = pipeline
+    day = SPEC.landing_dates()[-1]
+    before = lake_state_now.pop("state", None) or lake_state(spark, cfg, hash_lake, read_snapshots)
+    hashes_before, snapshots_before, accounting_before = before
+    assert not [table for table, digest in hashes_before.items() if digest.startswith("0:")]
+
+    # The same run as the demo's: its run id too.
+    importlib.import_module(f"contentlake.jobs.{job}").run(spark, cfg, day, demo_run_id(day))
+
+    after = lake_state_now["state"] = lake_state(spark, cfg, hash_lake, read_snapshots)
+    hashes_after, snapshots_after, accounting_after = after
+    changed = [table for table in hashes_before if hashes_after[table] != hashes_before[table]]
+    if job in ACCOUNTS_ITS_OWN_WORK:
+        # Its accounting is what this run embedded or fitted: nothing, the inputs are
+        # unchanged. That row of job_runs is the only change the rerun may make.
+        accounting_after = dict(accounting_after)
+        rows_in, rows_written, rows_quarantined = accounting_after.pop((job, day))
+        assert accounting_after == {
+            key: value for key, value in accounting_before.items() if key != (job, day)
+        }
+        assert (rows_written, rows_quarantined) == (0, 0)
+        # What it read: nothing, or (for a fit over the whole window) the same ratings.
+        assert rows_in in (0, accounting_before[(job, day)][0])
+        assert changed in ([], ["job_runs"])
+    else:
+        assert changed == []
+    assert snapshots_after == snapshots_before
