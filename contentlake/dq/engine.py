@@ -340,12 +340,14 @@ def _count_and_sample(check: Check, violations_df: DataFrame) -> tuple[int, tupl
     query; only a check with more violations than samples then counts them. (A
     ``count(*) over ()`` on each row instead costs every check a single-partition shuffle:
     5-10% more over a day's checks in two warm runs, within the noise of a pipeline run.) A
-    sample is the first column as text, or for an aggregate check its aggregates by name.
+    sample is the first column as text ("null" for a null key), or for an aggregate check its
+    aggregates by name.
     """
     if check.kind == "aggregate":
         sample = _rendered(violations_df)
     else:
-        sample = violations_df[violations_df.columns[0]].cast("string")
+        # A null key still names a violation (and joins into the failure message).
+        sample = F.coalesce(violations_df[violations_df.columns[0]].cast("string"), F.lit("null"))
     rows = violations_df.select(sample.alias("_sample")).limit(SAMPLE_SIZE + 1).collect()
     samples = tuple(row._sample for row in rows[:SAMPLE_SIZE])
     # A row or group check's count comes from the fused scan; it only asks for samples here.

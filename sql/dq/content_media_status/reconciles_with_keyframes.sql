@@ -10,7 +10,13 @@ with counted as (
   group by 1, 2, 3
 )
 
-select s.content_id, s.media_kind, s.status, s.keyframes, coalesce(c.rows_found, 0) as rows_found
+-- Keyframes stored with no status row have only the counted side's key.
+select
+  coalesce(s.content_id, c.content_id) as content_id,
+  coalesce(s.media_kind, c.media_kind) as media_kind,
+  s.status,
+  s.keyframes,
+  coalesce(c.rows_found, 0) as rows_found
 from content_media_status as s
 full outer join counted as c
   on s.content_id = c.content_id

@@ -688,3 +688,61 @@ def test_checks_of_two_tables_share_one_scan_and_one_batch(spark, events_lake):
     for table in ("events", "content"):
         alone = run_checks(spark, table, RUN_DATE, VERSION)
         assert [outcome(r) for r in by_table[table]] == [outcome(r) for r in alone]
+
+
+MEDIA_STATUS = (
+    "content_id string, media_kind string, source_uri string, resolved_uri string, "
+    "media_input_hash string, detector_version string, status string, detail string, "
+    "codec string, width int, height int, duration_seconds double, frames_decoded int, "
+    "shots int, keyframes int, keyframe_limit int, checked_date date, run_id string"
+)
+KEYFRAMES = "content_id string, kind string, detector_version string"
+
+
+def test_media_status_checks_bound_and_reconcile_the_keyframes_stored(spark, views):
+    def status(content_id, kind, state, keyframes, limit=4, detail=None):
+        return (content_id, kind, f"file:/{content_id}.{kind}", None, "h", "d1", state, detail,
+                None, None, None, None, None, None, keyframes, limit, RUN_DATE, "r")  # fmt: skip
+
+    def stored(content_id, kind, count):
+        return [(content_id, kind, "d1")] * count
+
+    views(
+        "content",
+        [("c1", "file:/c1.jpg", "file:/c1.mp4"), ("c2", None, "file:/c2.mp4"),
+         ("c3", "file:/c3.jpg", None), ("c4", None, "file:/c4.mp4")],  # fmt: skip
+        "content_id string, poster_uri string, video_uri string",
+    )
+    views(
+        "content_media_status",
+        [
+            status("c1", "poster", "ok", 1),
+            status("c1", "video", "ok", 3),
+            # Over the bound its run applied, though all five are stored.
+            status("c2", "video", "ok", 5),
+            # Says one poster, none stored.
+            status("c3", "poster", "ok", 1),
+            # Failed without a reason, yet keyframes were stored for it.
+            status("c5", "video", "missing_file", 0),
+        ],
+        MEDIA_STATUS,
+    )
+    views(
+        "content_keyframes",
+        [
+            *stored("c1", "poster", 1),
+            *stored("c1", "keyframe", 3),
+            *stored("c2", "keyframe", 5),
+            *stored("c5", "keyframe", 2),
+            # Keyframes with no status row at all.
+            *stored("c7", "keyframe", 1),
+        ],
+        KEYFRAMES,
+    )
+
+    assert by_name(run_checks(spark, "content_media_status", RUN_DATE, VERSION)) == {
+        "covers_catalogue_media": ("warn", 1, ("c4",)),
+        "keyframes_within_bound": ("fail", 1, ("c2",)),
+        "reason_explained": ("fail", 1, ("c5",)),
+        "reconciles_with_keyframes": ("fail", 3, ("c3", "c5", "c7")),
+    }
